@@ -1,0 +1,3 @@
+from voice_guide.cli import main
+
+main()
