@@ -1,0 +1,1 @@
+"""Speech in: hearing the spoken commands."""
