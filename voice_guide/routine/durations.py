@@ -1,0 +1,80 @@
+"""Spoken-script time expressions: '90s', '2m', '1m30s', '2 min', plain seconds, and cue
+times such as 'halfway' or '30s left'."""
+
+from __future__ import annotations
+
+import re
+
+_UNIT_SECONDS = {
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hour": 3600,
+    "hours": 3600,
+}
+_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*")
+MAX_SECONDS = 3 * 3600
+HOW_TO_WRITE = "write it like 45s, 2m, 1m30s or '2 minutes'"
+
+
+def parse_duration(value: object) -> float:
+    """Seconds for a duration written by a person; raises ValueError with how to fix it."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration; {HOW_TO_WRITE}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        seconds = _parse_text(value)
+    else:
+        raise ValueError(f"expected a duration, got {type(value).__name__}; {HOW_TO_WRITE}")
+    if not 0 < seconds <= MAX_SECONDS:
+        raise ValueError(f"duration {value!r} must be more than 0 and at most 3 hours")
+    return seconds
+
+
+def _parse_text(text: str) -> float:
+    raw = text.strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", raw):
+        return float(raw)
+    total, pos = 0.0, 0
+    while pos < len(raw):
+        match = _PART.match(raw, pos)
+        if not match or match.group(2) not in _UNIT_SECONDS:
+            raise ValueError(f"cannot read {text!r} as a duration; {HOW_TO_WRITE}")
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if not raw:
+        raise ValueError(f"empty duration; {HOW_TO_WRITE}")
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """Compact human form: 45s, 2m, 1m30s, 1h05m."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes and secs:
+        return f"{minutes}m{secs:02d}s"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+def spoken_duration(seconds: float) -> str:
+    """A duration as a person would say it: 'about 2 minutes', '40 seconds'."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} seconds"
+    minutes = round(whole / 60)
+    return "about 1 minute" if minutes == 1 else f"about {minutes} minutes"

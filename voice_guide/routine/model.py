@@ -1,0 +1,313 @@
+"""The typed routine model: what a spoken script (YAML) may say, validated by pydantic.
+
+Field descriptions double as the JSON Schema editors use to autocomplete routines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from voice_guide.routine.durations import HOW_TO_WRITE, parse_duration
+
+WAIT_WORDS = frozenset({"wait", "wait for next", "until next", "until you say next"})
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "examples": ["45s", "2m", "1m30s", "2 minutes"]},
+            ]
+        }
+    ),
+]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Level = Annotated[int, Field(ge=1, le=10)]
+StepId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+
+
+def _step_duration(value: object) -> float | None:
+    if isinstance(value, str) and " ".join(value.lower().split()) in WAIT_WORDS:
+        return None
+    return parse_duration(value)
+
+
+StepDuration = Annotated[
+    float | None,
+    BeforeValidator(_step_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "examples": ["2m", "90s", "wait for next"]},
+            ],
+            "description": f"How long the step lasts ({HOW_TO_WRITE}), or 'wait for next'.",
+        }
+    ),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+@dataclass(frozen=True)
+class CueTime:
+    """When a cue is spoken, relative to the step's start or end."""
+
+    seconds: float
+    from_end: bool = False
+    halfway: bool = False
+
+    def offset(self, duration: float) -> float:
+        """Seconds after the step starts."""
+        if self.halfway:
+            return duration / 2
+        return duration - self.seconds if self.from_end else self.seconds
+
+
+_LEFT = re.compile(r"^(.*?)\s*(left|remaining|before the end)$")
+
+
+def parse_cue_time(value: object) -> CueTime:
+    """'1m', '90s', 'halfway', '30s left' -> CueTime."""
+    if isinstance(value, CueTime):
+        return value
+    if isinstance(value, str):
+        text = " ".join(value.lower().split())
+        if text in ("halfway", "half way", "half-way", "middle"):
+            return CueTime(0, halfway=True)
+        match = _LEFT.match(text)
+        if match:
+            return CueTime(parse_duration(match.group(1)), from_end=True)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+        return CueTime(0.0)
+    return CueTime(parse_duration(value))
+
+
+CueAt = Annotated[
+    CueTime,
+    BeforeValidator(parse_cue_time),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "examples": ["1m", "halfway", "30s left"]},
+            ]
+        }
+    ),
+]
+
+
+class Voice(_Strict):
+    """How the guide sounds."""
+
+    name: str | None = Field(None, description="Voice name or id (see `voice-guide voices`).")
+    rate: int | None = Field(None, ge=60, le=400, description="Speaking rate, words per minute.")
+    volume: float | None = Field(None, ge=0.0, le=1.0, description="Volume, 0.0 to 1.0.")
+
+
+class PressureLevel(_Strict):
+    """One step of the pressure scale."""
+
+    name: Text = Field(description="What the level is called, e.g. 'feather' or 'firm'.")
+    technique: Text | None = Field(
+        None, description="What to say when the pressure moves to this level (the technique)."
+    )
+
+
+class PressureScale(_Strict):
+    """The pressure scale used throughout the routine."""
+
+    levels: dict[Level, PressureLevel] = Field(
+        description="Levels numbered from 1 (lightest) upward, e.g. 1: feather .. 5: deep."
+    )
+    start: Level = Field(description="The level a session starts at.")
+
+    @field_validator("levels")
+    @classmethod
+    def _consecutive(cls, levels: dict[int, PressureLevel]) -> dict[int, PressureLevel]:
+        expected = list(range(1, len(levels) + 1))
+        if sorted(levels) != expected:
+            raise ValueError(
+                f"pressure levels must be numbered 1 to {len(levels)} without gaps, "
+                f"got {sorted(levels)}"
+            )
+        return dict(sorted(levels.items()))
+
+    @model_validator(mode="after")
+    def _start_on_scale(self) -> PressureScale:
+        if self.start not in self.levels:
+            raise ValueError(f"start level {self.start} is not on the scale 1..{self.top}")
+        return self
+
+    @property
+    def top(self) -> int:
+        """The deepest level."""
+        return max(self.levels)
+
+    def name(self, level: int) -> str:
+        """The level's name."""
+        return self.levels[level].name
+
+
+class Cue(_Strict):
+    """Something said at a moment inside a timed step."""
+
+    at: CueAt = Field(description="When: '1m' after the start, 'halfway', or '30s left'.")
+    say: Text = Field(description="What to say.")
+
+
+class StepPressure(_Strict):
+    """Pressure limits inside one step."""
+
+    min: Level | None = Field(None, description="Lightest level allowed in this step.")
+    max: Level | None = Field(None, description="Deepest level allowed in this step.")
+    start: Level | None = Field(None, description="Level to move to when the step starts.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StepPressure:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max}); swap them")
+        for bound, name in ((self.min, "min"), (self.max, "max")):
+            if self.start is not None and bound is not None:
+                if (name == "min" and self.start < bound) or (name == "max" and self.start > bound):
+                    raise ValueError(f"start ({self.start}) is outside {name} ({bound})")
+        return self
+
+
+class Offer(_Strict):
+    """A step that is only offered: asked first, done only on 'yes'."""
+
+    min_pressure: Level | None = Field(
+        None, description="Only offer when the pressure has reached at least this level."
+    )
+    ask: Text = Field(description="The question; the person answers 'yes' or 'no'.")
+    declined: Text = Field("No problem, we will skip it.", description="Said on 'no'.")
+
+
+class Step(_Strict):
+    """One instruction of the routine."""
+
+    id: StepId = Field(description="Unique id: lower-case letters, digits, - and _.")
+    title: Text | None = Field(None, description="Short name, spoken on transitions.")
+    say: Text = Field(description="The instruction, spoken when the step starts.")
+    duration: StepDuration = Field(description="How long, e.g. '2m', or 'wait for next'.")
+    area: str | None = Field(
+        None, max_length=64, description="Body area worked (a recipient may ask to avoid it)."
+    )
+    safety: list[Text] = Field(default_factory=list, description="Safety notes, always spoken.")
+    cues: list[Cue] = Field(default_factory=list, description="Timed cues inside the step.")
+    pressure: StepPressure | None = Field(None, description="Pressure limits in this step.")
+    techniques: dict[Level, Text] = Field(
+        default_factory=dict, description="What to say at each pressure level in this step."
+    )
+    lighter: Text | None = Field(None, description="Extra advice said on 'lighter' here.")
+    stronger: Text | None = Field(None, description="Extra advice said on 'stronger' here.")
+    repeat: Text | None = Field(None, description="Said on 'repeat' (default: the instruction).")
+    help: Text | None = Field(None, description="Said on 'help' in this step.")
+    transition: Text | None = Field(
+        None, description="Said when this step starts after the previous one ends by itself."
+    )
+    offer: Offer | None = Field(None, description="Ask before doing this step.")
+
+    @property
+    def timed(self) -> bool:
+        """True when the step advances by itself."""
+        return self.duration is not None
+
+    @property
+    def name(self) -> str:
+        """The title, or the id made readable."""
+        return self.title or self.id.replace("-", " ").replace("_", " ").capitalize()
+
+    @model_validator(mode="after")
+    def _cues_inside(self) -> Step:
+        if self.cues and self.duration is None:
+            raise ValueError("timed cues need a step duration; give the step a duration")
+        for cue in self.cues:
+            offset = cue.at.offset(self.duration or 0)
+            if not 0 <= offset < (self.duration or 0):
+                raise ValueError(
+                    f"cue at {offset:g}s is outside the step ({self.duration:g}s); "
+                    "move it earlier or make the step longer"
+                )
+        return self
+
+
+class Section(_Strict):
+    """A group of steps, e.g. 'Upper back and shoulders'."""
+
+    title: Text
+    steps: list[Step] = Field(min_length=1)
+
+
+class Routine(_Strict):
+    """A spoken script: what the guide says, step by step."""
+
+    title: Text = Field(description="The routine's name.")
+    language: str = Field("en", pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+    description: str | None = None
+    voice: Voice = Field(default_factory=Voice)
+    pressure: PressureScale | None = Field(None, description="The pressure scale, if any.")
+    safety: list[Text] = Field(default_factory=list, description="Spoken once at the start.")
+    help: Text | None = Field(None, description="Said on 'help' (after the list of commands).")
+    sections: list[Section] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list, description="Steps without sections.")
+
+    @model_validator(mode="after")
+    def _shape(self) -> Routine:
+        if bool(self.sections) == bool(self.steps):
+            raise ValueError("give either 'sections' (each with steps) or 'steps', not both")
+        seen: set[str] = set()
+        for step in self.all_steps:
+            if step.id in seen:
+                raise ValueError(f"step id {step.id!r} is used twice; ids must be unique")
+            seen.add(step.id)
+            self._check_levels(step)
+        return self
+
+    def _check_levels(self, step: Step) -> None:
+        used = [*step.techniques]
+        if step.pressure:
+            used += [v for v in (step.pressure.min, step.pressure.max, step.pressure.start) if v]
+        if step.offer and step.offer.min_pressure:
+            used.append(step.offer.min_pressure)
+        top = self.pressure.top if self.pressure else 0
+        bad = [level for level in used if level > top]
+        if bad:
+            raise ValueError(
+                f"step {step.id!r} uses pressure level {bad[0]} but the scale goes to {top}; "
+                "add the level to 'pressure.levels' or lower it"
+            )
+
+    @property
+    def all_steps(self) -> list[Step]:
+        """Every step in order."""
+        if self.steps:
+            return list(self.steps)
+        return [step for section in self.sections for step in section.steps]
+
+    def section_of(self, index: int) -> str | None:
+        """The title of the section holding step number `index`."""
+        if self.steps:
+            return None
+        for section in self.sections:
+            if index < len(section.steps):
+                return section.title
+            index -= len(section.steps)
+        return None
