@@ -183,10 +183,11 @@ class StepPressure(_Strict):
     def _ordered(self) -> StepPressure:
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max}); swap them")
-        for bound, name in ((self.min, "min"), (self.max, "max")):
-            if self.start is not None and bound is not None:
-                if (name == "min" and self.start < bound) or (name == "max" and self.start > bound):
-                    raise ValueError(f"start ({self.start}) is outside {name} ({bound})")
+        if self.start is not None:
+            if self.min is not None and self.start < self.min:
+                raise ValueError(f"start ({self.start}) is below min ({self.min})")
+            if self.max is not None and self.start > self.max:
+                raise ValueError(f"start ({self.start}) is above max ({self.max})")
         return self
 
 
