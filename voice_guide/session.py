@@ -221,7 +221,8 @@ class Session:
                 state = self._act(state, trigger, target, now, out)
                 if isinstance(event, Heard) and target != Phase.PAUSED:
                     _acknowledge(out.effects)
-        return state, out.effects
+        # Re-anchor so that a checkpoint of this state knows the step time worked so far.
+        return replace(state, anchor_elapsed=state.elapsed(now), anchor_time=now), out.effects
 
     def wake_time(self, state: SessionState) -> float | None:
         """When the state machine next wants a Tick (None: only on events)."""
@@ -241,13 +242,25 @@ class Session:
 
     def remaining(self, state: SessionState, now: float) -> float:
         """Estimated seconds left in the session (timed steps only)."""
-        if state.phase in (Phase.READY, Phase.ENDED):
-            later = self.steps if state.phase is Phase.READY else []
-            return sum(s.duration or 0 for s in later if s.area not in state.avoid)
+        if state.phase is Phase.ENDED:
+            return 0.0
+        if state.phase is Phase.READY:
+            return sum(self._planned(step, state) for step in self.steps)
         step = self.steps[state.index]
         left = max(0.0, (step.duration or 0) - state.elapsed(now))
-        later = self.steps[state.index + 1 :]
-        return left + sum(s.duration or 0 for s in later if s.area not in state.avoid)
+        return left + sum(self._planned(s, state) for s in self.steps[state.index + 1 :])
+
+    def _planned(self, step: Step, state: SessionState) -> float:
+        """Seconds a later step is expected to take; avoided and unoffered steps take none."""
+        if step.area and step.area in state.avoid:
+            return 0.0
+        if (
+            step.offer
+            and step.offer.min_pressure
+            and (state.pressure or 0) < step.offer.min_pressure
+        ):
+            return 0.0
+        return step.duration or 0.0
 
     # -- dispatch -----------------------------------------------------------------
 
@@ -326,12 +339,8 @@ class Session:
         previous = self._previous(state)
         if previous is None:
             out.say("This is already the first step.", "ack")
-            return self._continue_phase(state, now)
+            return state
         return self._enter(state, previous, now, out, automatic=False)
-
-    def _continue_phase(self, state: SessionState, now: float) -> SessionState:
-        """Stay on the step; a pause in effect stays in effect."""
-        return replace(state, anchor_elapsed=state.elapsed(now), anchor_time=now)
 
     def _enter(
         self, state: SessionState, index: int, now: float, out: _Out, *, automatic: bool
