@@ -51,7 +51,7 @@ def list_models() -> None:
     in_use = {language: find_model(language) for language in _all_languages()}
     used_paths = {path.resolve() for path in in_use.values() if path is not None}
     click.echo(f"Models directory: {paths.models_dir()}")
-    click.echo("\nInstalled:")
+    click.echo("\nInstalled (* = what the listener loads for that language):")
     rows = _all_models()
     for model in rows:
         mark = "*" if model.path.resolve() in used_paths else " "

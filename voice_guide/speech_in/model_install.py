@@ -465,7 +465,7 @@ def install_model(
     if on_status and part.exists():
         on_status(f"resuming {part.name} ({part.stat().st_size} bytes already here)")
     download(source, part, progress=progress, retry_wait=retry_wait)
-    if on_status:
+    if on_status and (source.size or source.sha256):
         on_status("checking size and SHA-256")
     check_archive(part, source)
     if on_status:
