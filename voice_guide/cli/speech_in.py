@@ -1,0 +1,100 @@
+"""`voice-guide listen` and `voice-guide devices`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from voice_guide.cli import cli
+from voice_guide.commands import languages
+
+
+def _fail(message: str) -> None:
+    """One line on stderr, exit status 1, no traceback."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@cli.command()
+@click.argument("wav", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "vosk", "pocketsphinx"]),
+    default="auto",
+    show_default=True,
+    help="auto: Vosk when a model for the language is installed, else PocketSphinx.",
+)
+@click.option("--language", default="en", show_default=True, help="Command phrase language.")
+@click.option("--input-device", default=None, help="Microphone index or name (see `devices`).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per detected command.")
+def listen(
+    wav: Path | None, engine: str, language: str, input_device: str | None, as_json: bool
+) -> None:
+    """Print the commands heard in WAV (or from the microphone until Ctrl+C)."""
+    from voice_guide.speech_in import (
+        AudioFormatError,
+        DeviceError,
+        FileSource,
+        Listener,
+        MicrophoneSource,
+        RecognizerError,
+        create_recognizer,
+    )
+
+    if language not in languages():
+        _fail(f"no command phrases for language {language!r}; available: {', '.join(languages())}")
+    try:
+        # Open the input first: a bad file or device is reported before a model loads.
+        source = FileSource(wav) if wav is not None else MicrophoneSource(input_device)
+        choice = create_recognizer(engine, language)
+    except (AudioFormatError, DeviceError, RecognizerError) as exc:
+        _fail(str(exc))
+    click.echo(choice.message, err=True)
+    if choice.missing_phrases:
+        click.echo(
+            "not in the model's vocabulary, ignored: " + ", ".join(choice.missing_phrases),
+            err=True,
+        )
+    listener = Listener(choice.recognizer)
+
+    def report(detections: list) -> None:
+        for d in detections:
+            if as_json:
+                line = json.dumps(d.to_json_dict(), ensure_ascii=False)
+            else:
+                line = f"{d.detected_at:8.2f}s  {d.command.value:9s} heard {d.heard!r}"
+            click.echo(line)
+            sys.stdout.flush()
+
+    if isinstance(source, FileSource):
+        for chunk in source.chunks():
+            report(listener.feed(chunk))
+        report(listener.flush())
+        return
+    try:
+        with source:
+            click.echo("listening to the microphone; Ctrl+C stops", err=True)
+            for chunk in source.chunks():
+                report(listener.feed(chunk))
+    except DeviceError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command()
+def devices() -> None:
+    """List audio input and output devices (index, direction, channels, rate, name)."""
+    from voice_guide.speech_in.sources import DeviceError, describe_devices
+
+    try:
+        lines = describe_devices()
+    except DeviceError as exc:
+        _fail(str(exc))
+    if not lines:
+        click.echo("no audio devices found (is a sound server running?)", err=True)
+    for line in lines:
+        click.echo(line)
