@@ -9,7 +9,7 @@ from importlib import resources
 
 import yaml
 
-__all__ = ["Command", "PhraseTable", "languages", "phrase_table"]
+__all__ = ["Command", "PhraseTable", "languages", "normalize", "parse_command", "phrase_table"]
 
 
 class Command(str, enum.Enum):
@@ -53,8 +53,26 @@ def phrase_table(language: str = "en") -> PhraseTable:
     for command_name, phrases in data.items():
         command = Command(command_name)
         for phrase in phrases:
-            table[" ".join(str(phrase).lower().split())] = command
+            table[normalize(str(phrase))] = command
     return table
+
+
+def normalize(text: str) -> str:
+    """Lower-case words separated by single spaces, without punctuation at word edges."""
+    words = (word.strip(".,!?;:\"") for word in text.lower().split())
+    return " ".join(word for word in words if word)
+
+
+def parse_command(text: str, language: str = "en") -> Command | None:
+    """The command a typed or recognized phrase means: a phrase of the table or a command name."""
+    phrase = normalize(text)
+    table = phrase_table(language)
+    if phrase in table:
+        return table[phrase]
+    try:
+        return Command(phrase)
+    except ValueError:
+        return None
 
 
 def languages() -> list[str]:

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Listening benchmark: builds its own corpus, runs `voice-guide listen`, prints a table.
+
+Corpus (synthesized here, cached in --work): every command phrase of the language spoken by
+several flite and espeak-ng voices (with rate/pitch variants), ordinary conversation and
+near-miss sentences, each mixed clean / pink noise at 15 dB SNR / a synthetic music bed at
+10 dB SNR. Voices are split into dev (used while tuning thresholds) and held-out.
+
+For every (voice, condition) one stream of commands and one of conversation + near-misses is
+written as a WAV file and run through `voice-guide listen FILE --json --engine E` in a child
+process (the same 20 ms streaming path as a microphone), so RTF and peak RSS are the real
+command's. A plain "grammar + endpointer" PocketSphinx listener is run in-process as the
+baseline. Results: table on stdout, --markdown and --plot files for docs/.
+
+    .venv/bin/python scripts/bench_listen.py --language en --engine pocketsphinx
+    .venv/bin/python scripts/bench_listen.py --language ko --engine vosk
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from voice_guide.commands import phrase_table
+from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav, resample
+
+CONDITIONS = {"clean": None, "pink15": ("pink", 15.0), "music10": ("music", 10.0)}
+COMMAND_GAP = 1.6  # seconds of background between command phrases
+TALK_GAP = 0.35  # between conversation sentences (people talk in runs)
+NEAR_GAP = 1.6
+
+# (name, synthesizer, voice, options); held-out voices are never looked at while tuning.
+VOICES = {
+    "en": {
+        "dev": [
+            ("flite-slt", "flite", "slt", []),
+            ("flite-rms", "flite", "rms", []),
+            ("espeak-us", "espeak", "en-us", ["-s", "165"]),
+        ],
+        "heldout": [
+            ("flite-awb", "flite", "awb", []),
+            ("flite-kal16", "flite", "kal16", []),
+            ("espeak-gb-f3-fast", "espeak", "en-gb+f3", ["-s", "195"]),
+            ("flite-slt-slow", "flite", "slt", ["--setf", "duration_stretch=1.25"]),
+        ],
+    },
+    "ko": {
+        "dev": [("espeak-ko", "espeak", "ko", ["-s", "160"])],
+        "heldout": [
+            ("espeak-ko-f3", "espeak", "ko+f3", ["-s", "150"]),
+            ("espeak-ko-m3-fast", "espeak", "ko+m3", ["-s", "190"]),
+        ],
+    },
+}
+
+CONVERSATION = {
+    "en": [
+        "how was your weekend",
+        "the music is lovely",
+        "i went to the market yesterday and bought some apples",
+        "my sister is coming to visit in march",
+        "did you see the game last night",
+        "the weather has been really cold this week",
+        "i think the kids are asleep now",
+        "we should paint the kitchen a brighter color",
+        "this room smells like lavender",
+        "my shoulders have been tense since monday",
+        "i started reading a new book about sailing",
+        "the neighbors got a new dog",
+        "remind me to call the dentist tomorrow",
+        "i love this song",
+        "work was busy today",
+        "the traffic on the bridge was terrible",
+        "we could order pizza for dinner",
+        "my phone battery is almost empty",
+        "i saw an old friend at the station",
+        "the garden needs watering",
+        "what did the doctor say about your knee",
+        "i am thinking about learning to play the piano",
+        "the coffee here is much better than at the office",
+        "can you believe it is already december",
+        "i left my keys in the car",
+        "she told me a funny story about her cat",
+        "the train was twenty minutes late",
+        "my brother moved to a new apartment",
+        "i want to plant tomatoes this spring",
+        "that movie was longer than i expected",
+    ],
+    "ko": [
+        "주말 어떻게 보냈어요",
+        "음악이 정말 좋네요",
+        "어제 시장에 가서 사과를 샀어요",
+        "오늘 날씨가 많이 추워요",
+        "동생이 다음 달에 놀러 와요",
+        "저녁에 뭐 먹을까요",
+        "회사 일이 너무 바빴어요",
+        "새 책을 읽기 시작했어요",
+        "커피가 정말 맛있네요",
+        "기차가 이십 분 늦었어요",
+        "강아지가 너무 귀여워요",
+        "내일 치과에 전화해야 해요",
+    ],
+}
+
+NEAR_MISSES = {
+    "en": [
+        "next week we fly to lisbon",
+        "go back to sleep",
+        "i need help with my taxes",
+        "the light was stronger than yesterday",
+        "stop by the bakery on the way home",
+        "wait until you hear this",
+        "keep going straight at the lights",
+        "it hurts my feelings when he says that",
+        "how long is the flight to tokyo",
+        "perfect weather for a picnic",
+        "that feels like a long time ago",
+        "move on to the next topic please",
+        "say that again and i will laugh",
+        "a little lighter than the blue one",
+        "not so hard to find after all",
+        "we're done with the painting",
+    ],
+    "ko": [
+        "다음 주에 여행 가요",
+        "시간이 빨리 가네요",
+        "계속 비가 와요",
+        "잠깐 시장에 다녀올게요",
+        "다시 생각해 보니 좋은 것 같아요",
+    ],
+}
+
+
+@dataclass
+class Item:
+    """One utterance placed in a stream (seconds)."""
+
+    kind: str  # command | talk | near
+    text: str
+    command: str | None
+    start: float
+    end: float
+
+
+@dataclass
+class Stream:
+    voice: str
+    split: str
+    condition: str
+    kind: str  # commands | talk
+    path: Path
+    items: list[Item] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def synthesize(synth: str, voice: str, options: list[str], text: str, path: Path) -> np.ndarray:
+    """Synthesize `text`, return 16 kHz float32 with leading/trailing silence trimmed."""
+    if not path.exists():
+        if synth == "flite":
+            cmd = ["flite", "-voice", voice, *options, "-t", text, "-o", str(path)]
+        else:
+            cmd = ["espeak-ng", "-v", voice, *options, "-w", str(path), text]
+        subprocess.run(cmd, check=True, capture_output=True)
+    wav = read_wav(path)
+    audio = resample(wav.samples, wav.sample_rate)
+    loud = np.flatnonzero(np.abs(audio) > 0.02 * np.max(np.abs(audio)))
+    return audio[loud[0] : loud[-1] + 1] if len(loud) else audio
+
+
+def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """1/f noise by shaping white noise in the frequency domain."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(len(spectrum), dtype=np.float64)
+    f[0] = 1.0
+    noise = np.fft.irfft(spectrum / np.sqrt(f), n)
+    return (noise / np.std(noise)).astype(np.float32)
+
+
+def music_bed(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A synthetic music bed: chord progression with harmonics, bass and plucked melody."""
+    t = np.arange(n) / SAMPLE_RATE
+    out = np.zeros(n, dtype=np.float64)
+    chords = [[57, 60, 64], [53, 57, 60], [55, 59, 62], [52, 55, 59]]
+    beat = 0.5
+    hz = lambda m: 440.0 * 2 ** ((m - 69) / 12)  # noqa: E731
+    for i, start in enumerate(np.arange(0, n / SAMPLE_RATE, 2.0)):
+        seg = (t >= start) & (t < start + 2.0)
+        tt = t[seg] - start
+        for note in chords[i % 4]:
+            for h, amp in ((1, 1.0), (2, 0.5), (3, 0.25)):
+                out[seg] += 0.3 * amp * np.sin(2 * np.pi * hz(note) * h * tt)
+        out[seg] += 0.6 * np.sin(2 * np.pi * hz(chords[i % 4][0] - 12) * tt)
+    for start in np.arange(0, n / SAMPLE_RATE, beat):
+        seg = (t >= start) & (t < start + beat)
+        tt = t[seg] - start
+        note = 69 + int(rng.choice([0, 2, 4, 7, 9, 12]))
+        env = np.exp(-tt * 6.0)
+        out[seg] += (
+            0.8
+            * env
+            * (np.sin(2 * np.pi * hz(note) * tt) + 0.3 * np.sin(4 * np.pi * hz(note) * tt))
+        )
+    return (out / np.std(out)).astype(np.float32)
+
+
+def build_stream(
+    stream: Stream, pieces: list[tuple[np.ndarray, Item]], gap: float, seed: int
+) -> None:
+    """Lay the pieces out with gaps, add the background at the condition's SNR, write WAV."""
+    rng = np.random.default_rng(seed)
+    gap_n = int(gap * SAMPLE_RATE)
+    total = gap_n + sum(len(a) + gap_n for a, _ in pieces)
+    speech = np.zeros(total, dtype=np.float32)
+    pos = gap_n
+    speech_power = []
+    for audio, item in pieces:
+        audio = audio * (0.3 / np.max(np.abs(audio)))
+        speech[pos : pos + len(audio)] = audio
+        item.start, item.end = pos / SAMPLE_RATE, (pos + len(audio)) / SAMPLE_RATE
+        speech_power.append(np.mean(audio**2))
+        stream.items.append(item)
+        pos += len(audio) + gap_n
+    background = CONDITIONS[stream.condition]
+    mix = speech
+    if background is not None:
+        kind, snr = background
+        bed = pink_noise(total, rng) if kind == "pink" else music_bed(total, rng)
+        level = np.sqrt(np.mean(speech_power)) / (10 ** (snr / 20))
+        mix = speech + bed * level
+    stream.seconds = total / SAMPLE_RATE
+    import wave
+
+    with wave.open(str(stream.path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes((np.clip(mix, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def build_corpus(language: str, work: Path) -> list[Stream]:
+    """Synthesize every utterance and write the streams (cached in `work`)."""
+    table = phrase_table(language)
+    tts = work / "tts"
+    tts.mkdir(parents=True, exist_ok=True)
+    streams = []
+    for split, voices in VOICES[language].items():
+        for v, (name, synth, voice, options) in enumerate(voices):
+
+            def say(text: str, name=name, synth=synth, voice=voice, options=options) -> np.ndarray:
+                key = f"{name}_{hashlib.sha1(text.encode()).hexdigest()[:12]}.wav"
+                return synthesize(synth, voice, options, text, tts / key)
+
+            commands = [(say(p), Item("command", p, c.value, 0, 0)) for p, c in table.items()]
+            talk = [(say(s), Item("talk", s, None, 0, 0)) for s in CONVERSATION[language]]
+            near = [(say(s), Item("near", s, None, 0, 0)) for s in NEAR_MISSES[language]]
+            for c, condition in enumerate(CONDITIONS):
+                for kind, pieces, gap in (
+                    ("commands", commands, COMMAND_GAP),
+                    ("talk", talk, TALK_GAP),
+                    ("near", near, NEAR_GAP),
+                ):
+                    path = work / f"{language}_{name}_{condition}_{kind}.wav"
+                    stream = Stream(name, split, condition, kind, path)
+                    fresh = [(a, Item(i.kind, i.text, i.command, 0, 0)) for a, i in pieces]
+                    build_stream(stream, fresh, gap, seed=1000 * v + 10 * c + len(kind))
+                    streams.append(stream)
+    return streams

@@ -1,0 +1,174 @@
+"""The one place that owns a live session: events in, the state machine's effects out.
+
+`SessionRunner` holds the state and carries out effects (speaker, earcons, timer,
+transcript, checkpoints). It never reads a clock: every call passes `now` in session
+seconds, so the same runner runs against the keyboard (wall clock), the audio devices
+(the microphone stream's clock) or the virtual room (as fast as the CPU allows).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from voice_guide.commands import Command, parse_command
+from voice_guide.effects import CancelSpeech, CancelTimer, Earcon, Effect, Log, Say, StartTimer
+from voice_guide.session import (
+    Event,
+    Heard,
+    Phase,
+    Profile,
+    Restore,
+    Session,
+    SessionState,
+    Start,
+    Tick,
+)
+from voice_guide.speech_out.speaker import Speaker
+from voice_guide.transcript import Transcript
+
+Checkpoint = Callable[[SessionState, float], None]
+"""Called with the new state after every event (the store saves it)."""
+
+
+class SessionRunner:
+    """Owns the session state; all calls come from one thread."""
+
+    def __init__(
+        self,
+        session: Session,
+        speaker: Speaker,
+        transcript: Transcript,
+        *,
+        profile: Profile | None = None,
+        checkpoint: Checkpoint | None = None,
+        on_log: Callable[[Log, float], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.speaker = speaker
+        self.transcript = transcript
+        self.state = session.initial(profile)
+        self.timer: float | None = None
+        self._checkpoint = checkpoint
+        self._on_log = on_log
+
+    @property
+    def ended(self) -> bool:
+        """True once the session is over."""
+        return self.state.phase is Phase.ENDED
+
+    def start(self, now: float) -> None:
+        """Begin the session."""
+        self.dispatch(Start(), now)
+
+    def restore(self, state: SessionState, now: float) -> None:
+        """Continue a checkpointed session (its clock restarts at `now`)."""
+        self.state = state
+        self.dispatch(Restore(), now)
+
+    def heard(self, command: Command, phrase: str, now: float, **detail: object) -> None:
+        """A command was recognized or typed at session time `now`."""
+        self.transcript.write(now, "heard", command=command.value, phrase=phrase, **detail)
+        self.dispatch(Heard(command, phrase), now)
+
+    def poll(self, now: float) -> None:
+        """Deliver the timer's Tick if it is due."""
+        if self.timer is not None and self.timer <= now:
+            self.timer = None
+            self.dispatch(Tick(), now)
+
+    def checkpoint(self, now: float) -> None:
+        """Save the state as of `now` (between events, e.g. every few seconds)."""
+        if self._checkpoint:
+            self.state, effects = self.session.handle(self.state, Tick(), now)
+            self._apply(effects, now)
+            self._checkpoint(self.state, now)
+
+    def dispatch(self, event: Event, now: float) -> None:
+        """Apply one event and carry out its effects."""
+        self.state, effects = self.session.handle(self.state, event, now)
+        self._apply(effects, now)
+        if self._checkpoint:
+            self._checkpoint(self.state, now)
+
+    def _apply(self, effects: list[Effect], now: float) -> None:
+        for effect in effects:
+            if isinstance(effect, Say):
+                self.transcript.write(now, "say", text=effect.text, kind=effect.kind)
+                self.speaker.say(effect.text)
+            elif isinstance(effect, CancelSpeech):
+                self.speaker.stop()
+            elif isinstance(effect, Earcon):
+                self.speaker.earcon(effect.name)
+            elif isinstance(effect, StartTimer):
+                self.timer = effect.at
+            elif isinstance(effect, CancelTimer):
+                self.timer = None
+            elif isinstance(effect, Log):
+                self._log(effect, now)
+
+    def _log(self, log: Log, now: float) -> None:
+        if log.event == "step":
+            upcoming = self.session.steps[log.data["index"] + 1 : log.data["index"] + 2]
+            for step in upcoming:
+                self.speaker.prerender(step.say)
+        if log.event == "end":
+            log = Log("end", {"summary": self.summary(now)})
+        if log.event != "unused":
+            self.transcript.write(now, log.event, **log.data)
+        if self._on_log:
+            self._on_log(log, now)
+
+    def summary(self, now: float) -> dict[str, object]:
+        """What the session did, for the transcript's end event and the history."""
+        early = self.state.phase is Phase.ENDED and len(self.state.done) < len(self.session.steps)
+        return {
+            "duration": round(now, 1),
+            "steps_done": len(self.state.done),
+            "steps_total": len(self.session.steps),
+            "pressure": self.state.pressure,
+            "pressure_by_area": dict(self.state.preferred),
+            "ended": "ended early" if early else "completed",
+        }
+
+
+def run_keyboard(
+    runner: SessionRunner,
+    language: str,
+    lines: TextIO,
+    *,
+    clock: Callable[[], float] | None = None,
+    restore: SessionState | None = None,
+) -> None:
+    """Run a session with commands typed one per line (wall-clock time)."""
+    start = time.monotonic()
+    now = clock or (lambda: time.monotonic() - start)
+    typed: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in lines:
+            typed.put(line)
+        typed.put(None)
+
+    threading.Thread(target=read, name="keyboard", daemon=True).start()
+    if restore is not None:
+        runner.restore(restore, now())
+    else:
+        runner.start(now())
+    while not runner.ended:
+        runner.poll(now())
+        wait = 0.5 if runner.timer is None else min(0.5, max(0.0, runner.timer - now()))
+        try:
+            line = typed.get(timeout=wait)
+        except queue.Empty:
+            continue
+        if line is None:  # input closed: the session goes on by its timers alone
+            continue
+        command = parse_command(line, language)
+        if command is not None:
+            runner.heard(command, line.strip(), now())
+        elif line.strip():
+            runner.transcript.write(now(), "ignored", phrase=line.strip(), reason="not a command")

@@ -1,0 +1,49 @@
+"""The session transcript: one JSON object per line, each with `t` (session seconds) and
+`event`, plus an optional readable echo for people watching a terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+_READABLE = {
+    "step": lambda d: f"-- step {d['index'] + 1}: {d['title']}",
+    "say": lambda d: f"guide: {d['text']}",
+    "person": lambda d: f"person: {d['phrase']!r}",
+    "heard": lambda d: f"heard {d['command']} ({d['phrase']!r})",
+    "ignored": lambda d: f"ignored {d['phrase']!r}: {d['reason']}",
+    "pressure": lambda d: f"pressure {d['level']}" + (f" on {d['area']}" if d.get("area") else ""),
+    "pause": lambda d: f"paused ({d['reason']})",
+    "resume": lambda d: "resumed",
+    "restore": lambda d: "restored from checkpoint",
+    "end": lambda d: f"end: {d.get('summary', d)}",
+    "fault": lambda d: f"fault: {d['message']}",
+}
+
+
+class Transcript:
+    """Writes events to a JSONL file (flushed per line) and/or a readable stream."""
+
+    def __init__(self, path: Path | None = None, echo: TextIO | None = None) -> None:
+        self._file = path.open("a", encoding="utf-8") if path else None
+        self._echo = echo
+        self.events: list[dict[str, Any]] = []
+
+    def write(self, t: float, event: str, **data: Any) -> None:
+        """Record one event at session time `t`."""
+        record = {"t": round(t, 3), "event": event, **data}
+        self.events.append(record)
+        if self._file:
+            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._file.flush()
+        if self._echo and event in _READABLE:
+            minutes, seconds = divmod(t, 60)
+            line = _READABLE[event](data)
+            print(f"[{int(minutes):02d}:{seconds:04.1f}] {line}", file=self._echo, flush=True)
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._file:
+            self._file.close()
+            self._file = None
