@@ -3,6 +3,7 @@ times such as 'halfway' or '30s left'."""
 
 from __future__ import annotations
 
+import difflib
 import re
 
 _UNIT_SECONDS = {
@@ -29,15 +30,17 @@ HOW_TO_WRITE = "write it like 45s, 2m, 1m30s or '2 minutes'"
 def parse_duration(value: object) -> float:
     """Seconds for a duration written by a person; raises ValueError with how to fix it."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration; {HOW_TO_WRITE}")
+        raise ValueError(f"{value!r} is not a duration — {HOW_TO_WRITE}")
     if isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str):
         seconds = _parse_text(value)
     else:
-        raise ValueError(f"expected a duration, got {type(value).__name__}; {HOW_TO_WRITE}")
+        raise ValueError(f"expected a duration, got {_kind(value)} — {HOW_TO_WRITE}")
     if not 0 < seconds <= MAX_SECONDS:
-        raise ValueError(f"duration {value!r} must be more than 0 and at most 3 hours")
+        raise ValueError(
+            f"duration {value!r} is out of range — make it more than 0 and at most 3 hours"
+        )
     return seconds
 
 
@@ -49,12 +52,33 @@ def _parse_text(text: str) -> float:
     while pos < len(raw):
         match = _PART.match(raw, pos)
         if not match or match.group(2) not in _UNIT_SECONDS:
-            raise ValueError(f"cannot read {text!r} as a duration; {HOW_TO_WRITE}")
+            raise ValueError(f"cannot read {text!r} as a duration — {_suggest(raw, match)}")
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
     if not raw:
-        raise ValueError(f"empty duration; {HOW_TO_WRITE}")
+        raise ValueError(f"empty duration — {HOW_TO_WRITE}")
     return total
+
+
+def _suggest(raw: str, match: re.Match[str] | None) -> str:
+    """How to fix an unreadable duration: the closest unit when only the unit is misspelled."""
+    if match:
+        close = difflib.get_close_matches(match.group(2), _UNIT_SECONDS, n=1, cutoff=0.6)
+        if close:
+            fixed = raw[: match.start(2)] + close[0] + raw[match.end(2) :]
+            return f"did you mean {fixed!r}? ({HOW_TO_WRITE})"
+    return HOW_TO_WRITE
+
+
+def _kind(value: object) -> str:
+    """A reader's name for a YAML value's type."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
 
 
 def format_duration(seconds: float) -> str:

@@ -38,6 +38,20 @@ Duration = Annotated[
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Level = Annotated[int, Field(ge=1, le=10)]
 StepId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+# Lets editors (yaml-language-server) check mapping keys that are pressure levels.
+_LEVEL_KEYS = {"propertyNames": {"pattern": "^([1-9]|10)$"}}
+
+
+class LocatedValueError(ValueError):
+    """A validation error about a part *inside* the value being validated.
+
+    `where` is the path below the validated value (field names, list indexes, mapping keys;
+    "[key]" last when the key itself is wrong), so the loader can point at the exact line.
+    """
+
+    def __init__(self, message: str, *where: str | int) -> None:
+        super().__init__(message)
+        self.where = where
 
 
 def _step_duration(value: object) -> float | None:
@@ -134,7 +148,8 @@ class PressureScale(_Strict):
     """The pressure scale used throughout the routine."""
 
     levels: dict[Level, PressureLevel] = Field(
-        description="Levels numbered from 1 (lightest) upward, e.g. 1: feather .. 5: deep."
+        description="Levels numbered from 1 (lightest) upward, e.g. 1: feather .. 5: deep.",
+        json_schema_extra=_LEVEL_KEYS,
     )
     start: Level = Field(description="The level a session starts at.")
 
@@ -143,16 +158,23 @@ class PressureScale(_Strict):
     def _consecutive(cls, levels: dict[int, PressureLevel]) -> dict[int, PressureLevel]:
         expected = list(range(1, len(levels) + 1))
         if sorted(levels) != expected:
-            raise ValueError(
+            wrong = next(level for n, level in enumerate(sorted(levels), 1) if level != n)
+            raise LocatedValueError(
                 f"pressure levels must be numbered 1 to {len(levels)} without gaps, "
-                f"got {sorted(levels)}"
+                f"got {sorted(levels)} — renumber them 1, 2, 3, ...",
+                wrong,
+                "[key]",
             )
         return dict(sorted(levels.items()))
 
     @model_validator(mode="after")
     def _start_on_scale(self) -> PressureScale:
         if self.start not in self.levels:
-            raise ValueError(f"start level {self.start} is not on the scale 1..{self.top}")
+            raise LocatedValueError(
+                f"start level {self.start} is not on the scale 1..{self.top} — "
+                f"choose a level from 1 to {self.top}",
+                "start",
+            )
         return self
 
     @property
@@ -182,12 +204,20 @@ class StepPressure(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> StepPressure:
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is greater than max ({self.max}); swap them")
+            raise LocatedValueError(
+                f"min ({self.min}) is greater than max ({self.max}) — swap them", "min"
+            )
         if self.start is not None:
             if self.min is not None and self.start < self.min:
-                raise ValueError(f"start ({self.start}) is below min ({self.min})")
+                raise LocatedValueError(
+                    f"start ({self.start}) is below min ({self.min}) — raise start or lower min",
+                    "start",
+                )
             if self.max is not None and self.start > self.max:
-                raise ValueError(f"start ({self.start}) is above max ({self.max})")
+                raise LocatedValueError(
+                    f"start ({self.start}) is above max ({self.max}) — lower start or raise max",
+                    "start",
+                )
         return self
 
 
@@ -215,7 +245,9 @@ class Step(_Strict):
     cues: list[Cue] = Field(default_factory=list, description="Timed cues inside the step.")
     pressure: StepPressure | None = Field(None, description="Pressure limits in this step.")
     techniques: dict[Level, Text] = Field(
-        default_factory=dict, description="What to say at each pressure level in this step."
+        default_factory=dict,
+        description="What to say at each pressure level in this step.",
+        json_schema_extra=_LEVEL_KEYS,
     )
     lighter: Text | None = Field(None, description="Extra advice said on 'lighter' here.")
     stronger: Text | None = Field(None, description="Extra advice said on 'stronger' here.")
@@ -239,13 +271,20 @@ class Step(_Strict):
     @model_validator(mode="after")
     def _cues_inside(self) -> Step:
         if self.cues and self.duration is None:
-            raise ValueError("timed cues need a step duration; give the step a duration")
-        for cue in self.cues:
+            raise LocatedValueError(
+                "timed cues need a step duration, but this step waits for next — "
+                "give the step a duration like '2m', or remove the cues",
+                "cues",
+            )
+        for number, cue in enumerate(self.cues):
             offset = cue.at.offset(self.duration or 0)
             if not 0 <= offset < (self.duration or 0):
-                raise ValueError(
-                    f"cue at {offset:g}s is outside the step ({self.duration:g}s); "
-                    "move it earlier or make the step longer"
+                raise LocatedValueError(
+                    f"cue at {offset:g}s is outside the step ({self.duration:g}s long) — "
+                    "move it earlier or make the step longer",
+                    "cues",
+                    number,
+                    "at",
                 )
         return self
 
@@ -272,29 +311,69 @@ class Routine(_Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> Routine:
-        if bool(self.sections) == bool(self.steps):
-            raise ValueError("give either 'sections' (each with steps) or 'steps', not both")
+        if self.sections and self.steps:
+            raise LocatedValueError(
+                "the routine has both 'sections' and 'steps' — put every step inside a "
+                "section, or remove 'sections'",
+                "steps",
+                "[key]",
+            )
+        if not self.sections and not self.steps:
+            given = [name for name in ("steps", "sections") if name in self.model_fields_set]
+            raise LocatedValueError(
+                "the routine has no steps — add 'steps:' (a list of steps) or 'sections:'",
+                *given[:1],
+            )
         seen: set[str] = set()
-        for step in self.all_steps:
+        for where, step in self._located_steps():
             if step.id in seen:
-                raise ValueError(f"step id {step.id!r} is used twice; ids must be unique")
+                raise LocatedValueError(
+                    f"step id {step.id!r} is used twice — give each step its own id",
+                    *where,
+                    "id",
+                )
             seen.add(step.id)
-            self._check_levels(step)
+            self._check_levels(step, where)
         return self
 
-    def _check_levels(self, step: Step) -> None:
-        used = [*step.techniques]
+    def _located_steps(self) -> list[tuple[tuple[str | int, ...], Step]]:
+        """Every step with its path in the routine, e.g. ('sections', 0, 'steps', 2)."""
+        if self.steps:
+            return [(("steps", n), step) for n, step in enumerate(self.steps)]
+        return [
+            (("sections", s, "steps", n), step)
+            for s, section in enumerate(self.sections)
+            for n, step in enumerate(section.steps)
+        ]
+
+    def _check_levels(self, step: Step, where: tuple[str | int, ...]) -> None:
+        used: list[tuple[int, tuple[str | int, ...]]] = [
+            (level, ("techniques", level, "[key]")) for level in step.techniques
+        ]
         if step.pressure:
-            used += [v for v in (step.pressure.min, step.pressure.max, step.pressure.start) if v]
+            for name in ("min", "max", "start"):
+                level = getattr(step.pressure, name)
+                if level:
+                    used.append((level, ("pressure", name)))
         if step.offer and step.offer.min_pressure:
-            used.append(step.offer.min_pressure)
-        top = self.pressure.top if self.pressure else 0
-        bad = [level for level in used if level > top]
-        if bad:
-            raise ValueError(
-                f"step {step.id!r} uses pressure level {bad[0]} but the scale goes to {top}; "
-                "add the level to 'pressure.levels' or lower it"
+            used.append((step.offer.min_pressure, ("offer", "min_pressure")))
+        if used and self.pressure is None:
+            level, inner = used[0]
+            raise LocatedValueError(
+                f"step {step.id!r} uses pressure level {level} but the routine has no "
+                "pressure scale — add 'pressure:' with 'levels' and 'start' at the top",
+                *where,
+                *inner,
             )
+        top = self.pressure.top if self.pressure else 0
+        for level, inner in used:
+            if level > top:
+                raise LocatedValueError(
+                    f"step {step.id!r} uses pressure level {level} but the scale goes to "
+                    f"{top} — add the level to 'pressure.levels' or lower it",
+                    *where,
+                    *inner,
+                )
 
     @property
     def all_steps(self) -> list[Step]:
