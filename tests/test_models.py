@@ -385,3 +385,12 @@ def test_find_model_ko_is_the_real_package_model_and_vosk_loads_it() -> None:
     recognizer = vosk.KaldiRecognizer(model, 16000)
     recognizer.AcceptWaveform(bytes(3200))  # 0.1 s of silence decodes without error
     assert json.loads(recognizer.FinalResult())["text"] == ""
+
+
+def test_an_archive_copied_onto_the_machine_installs_from_a_file_url(tmp_path: Path) -> None:
+    data = model_zip()
+    archive = tmp_path / f"{NAME}.zip"
+    archive.write_bytes(data)
+    result = run("download", NAME, "--url", archive.as_uri(), "--sha256", sha(data))
+    assert result.exit_code == 0, result.output
+    assert verify_model(find_model("xx")) == []
