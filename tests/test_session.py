@@ -218,7 +218,7 @@ def test_great_remembers_pressure_for_the_area_and_uses_it_next_time():
         "Glad that feels good. I'll remember medium for the lower back."
     ]
     assert s.state.preferred == {"lower-back": 3}
-    assert Log("pressure", {"level": 3, "area": "lower-back", "remember": True}) in s.effects
+    assert Log("pressure", {"level": 3, "area": "lower-back", "reason": "great"}) in s.effects
     # A later session with that profile starts the area at the remembered level.
     later = Script(routine(), Profile(pressure={"lower-back": 3}))
     assert "Use your thumbs." in later(Start(), 0.0)

@@ -140,12 +140,16 @@ def run_keyboard(
     language: str,
     lines: TextIO,
     *,
-    clock: Callable[[], float] | None = None,
+    offset: float = 0.0,
     restore: SessionState | None = None,
-) -> None:
-    """Run a session with commands typed one per line (wall-clock time)."""
-    start = time.monotonic()
-    now = clock or (lambda: time.monotonic() - start)
+) -> float:
+    """Run a session with commands typed one per line, on the wall clock counted from
+    `offset` session seconds (where a restored session stopped). Returns the end time."""
+    start = time.monotonic() - offset
+
+    def now() -> float:
+        return time.monotonic() - start
+
     typed: queue.Queue[str | None] = queue.Queue()
 
     def read() -> None:
@@ -172,3 +176,4 @@ def run_keyboard(
             runner.heard(command, line.strip(), now())
         elif line.strip():
             runner.transcript.write(now(), "ignored", phrase=line.strip(), reason="not a command")
+    return now()

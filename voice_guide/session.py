@@ -451,7 +451,7 @@ class Session:
             return state
         level = max(1, state.pressure - 1)
         out.say(f"Sorry. I have paused. Ease off to {scale.name(level)} pressure.", "ack")
-        return self._set_pressure(state, level, out)
+        return self._set_pressure(state, level, out, "pain")
 
     def _resume(self, state: SessionState, now: float, out: _Out) -> SessionState:
         phase = state.paused_from or Phase.RUNNING
@@ -504,10 +504,8 @@ class Session:
                 out.say(step.offer.ask, "question")
             else:
                 out.say(step.repeat or step.say, "instruction")
-        elif command is Command.LIGHTER:
-            state = self._adjust(state, step, -1, out)
-        elif command is Command.STRONGER:
-            state = self._adjust(state, step, +1, out)
+        elif command in (Command.LIGHTER, Command.STRONGER):
+            state = self._adjust(state, step, command, out)
         elif command is Command.GREAT:
             state = self._remember(state, step, out)
         elif command is Command.TIME:
@@ -544,25 +542,26 @@ class Session:
             wanted = step.pressure.start
         level = min(high, max(low, wanted if wanted is not None else state.pressure))
         if level != state.pressure:
-            state = self._set_pressure(state, level, out)
+            state = self._set_pressure(state, level, out, "step")
             out.say(self._technique(step, level), "technique")
         elif level in step.techniques:
             out.say(step.techniques[level], "technique")
         return state
 
-    def _adjust(self, state: SessionState, step: Step, delta: int, out: _Out) -> SessionState:
+    def _adjust(self, state: SessionState, step: Step, command: Command, out: _Out) -> SessionState:
         scale = self.routine.pressure
         if scale is None or state.pressure is None:
             out.say("This routine has no pressure levels.", "ack")
             return state
         low, high = self._limits(step)
-        level = state.pressure + delta
+        lighter = command is Command.LIGHTER
+        level = state.pressure + (-1 if lighter else 1)
         if level < low or level > high:
-            limit = "lightest" if delta < 0 else "deepest"
+            limit = "lightest" if lighter else "deepest"
             out.say(f"This is already the {limit} pressure for this step.", "ack")
             return state
-        state = self._set_pressure(state, level, out)
-        advice = step.lighter if delta < 0 else step.stronger
+        state = self._set_pressure(state, level, out, command.value)
+        advice = step.lighter if lighter else step.stronger
         out.say(f"{scale.name(level).capitalize()}. {self._technique(step, level)}", "technique")
         out.say(advice, "technique")
         return state
@@ -576,12 +575,16 @@ class Session:
             out.say(f"Glad that feels good. Staying at {name}.", "ack")
             return state
         out.say(f"Glad that feels good. I'll remember {name} for the {_area(step.area)}.", "ack")
-        out.add(Log("pressure", {"level": state.pressure, "area": step.area, "remember": True}))
+        out.add(Log("pressure", {"level": state.pressure, "area": step.area, "reason": "great"}))
         return replace(state, preferred={**state.preferred, step.area: state.pressure})
 
-    def _set_pressure(self, state: SessionState, level: int, out: _Out) -> SessionState:
+    def _set_pressure(
+        self, state: SessionState, level: int, out: _Out, reason: str
+    ) -> SessionState:
+        """Move to `level`; `reason` says whether the person asked ('lighter', 'stronger',
+        'pain') or the step did ('step'): only the person's wishes go into a profile."""
         area = self._step(state).area
-        out.add(Log("pressure", {"level": level, "area": area, "remember": False}))
+        out.add(Log("pressure", {"level": level, "area": area, "reason": reason}))
         return replace(state, pressure=level)
 
     def _technique(self, step: Step, level: int) -> str:
