@@ -1,0 +1,270 @@
+"""Text -> AudioBuffer with pyttsx3's espeak-ng driver, on one dedicated worker thread.
+
+Never `runAndWait()` on the session or audio thread: it hangs, speaks once or blocks
+(pyttsx3 #22, #126, #131, #327). Instead every utterance is rendered to an in-memory WAV on
+one worker thread and played by our own player, so playback is timed and interruptible.
+
+pyttsx3 2.99 facts this module works around (measured, see shared/PITFALLS.md):
+- `pyttsx3.init()` returns one cached engine per process: all synthesis stays on one worker;
+- the first `runAndWait()` may return before the audio is written: we warm up once and
+  then wait for the `finished-utterance` notification of every utterance;
+- only the last `save_to_file` before a `runAndWait` is written: one utterance per run;
+- the driver prints "Audio saved to ..." on stdout: its module-level `print` is silenced;
+- `getProperty('rate')` lies and an unknown voice does not raise: we keep the settings
+  ourselves and check voices against the installed list before using them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any, Final, Protocol
+
+import numpy as np
+
+from voice_guide.routine.speech_time import DEFAULT_RATE
+from voice_guide.speech_out.audio import AudioBuffer
+from voice_guide.speech_out.errors import (
+    RenderError,
+    SynthesizerUnavailableError,
+    UnknownVoiceError,
+)
+
+ESPEAK_SAMPLE_RATE: Final = 22050
+"""The pyttsx3 espeak driver always writes 22050 Hz, 16-bit mono."""
+
+_INSTALL_ESPEAK: Final = (
+    "Speech synthesis needs espeak-ng: install the Debian package espeak-ng "
+    "(sudo apt install espeak-ng), or use --text to print what the guide says."
+)
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How the guide sounds."""
+
+    voice: str | None = None
+    """espeak-ng voice id, name or language (e.g. 'gmw/en-us', 'English (America)', 'en-us',
+    optionally with a variant such as '+f3'); None: the default voice of the language."""
+    rate: int = DEFAULT_RATE
+    """Speaking rate in words per minute, 60..400."""
+    volume: float = 1.0
+    """Loudness, 0.0..1.0."""
+
+    def __post_init__(self) -> None:
+        if not 60 <= self.rate <= 400:
+            raise ValueError(f"rate {self.rate} is out of range; use 60 to 400 words per minute")
+        if not 0.0 <= self.volume <= 1.0:
+            raise ValueError(f"volume {self.volume} is out of range; use 0.0 to 1.0")
+
+    def overridden(
+        self, voice: str | None = None, rate: int | None = None, volume: float | None = None
+    ) -> VoiceSettings:
+        """These settings with the given (non-None) values replacing ours."""
+        return replace(
+            self,
+            voice=self.voice if voice is None else voice,
+            rate=self.rate if rate is None else rate,
+            volume=self.volume if volume is None else volume,
+        )
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One installed espeak-ng voice."""
+
+    id: str
+    name: str
+    languages: tuple[str, ...]
+    gender: str | None
+
+    def speaks(self, language: str) -> bool:
+        """True when the voice speaks `language` ('en' matches 'en-us' and 'en-gb')."""
+        language = language.lower()
+        return any(lang == language or lang.startswith(language + "-") for lang in self.languages)
+
+
+class Renderer(Protocol):
+    """Turns text into audio; `submit` renders in the background."""
+
+    @property
+    def settings(self) -> VoiceSettings:
+        """The voice settings every utterance is rendered with (voice resolved to an id)."""
+        ...
+
+    def render(self, text: str) -> AudioBuffer:
+        """Render one utterance and wait for it."""
+        ...
+
+    def submit(self, text: str) -> Future[AudioBuffer]:
+        """Start rendering one utterance; the future holds the audio or a RenderError."""
+        ...
+
+
+class _Synthesizer:
+    """The pyttsx3 espeak engine. Only ever touched from the worker thread."""
+
+    def __init__(self) -> None:
+        try:
+            import pyttsx3
+        except ImportError as exc:
+            raise SynthesizerUnavailableError(
+                "Speech synthesis needs the Python package pyttsx3: pip install pyttsx3."
+            ) from exc
+        try:
+            engine = pyttsx3.init("espeak")
+            from pyttsx3.drivers import espeak as espeak_driver
+        except (
+            Exception
+        ) as exc:  # the driver raises RuntimeError/OSError when libespeak-ng is absent
+            raise SynthesizerUnavailableError(_INSTALL_ESPEAK) from exc
+        # The driver prints "Audio saved to ..." after every save; shadowing `print` in its
+        # module silences just that line (redirecting sys.stdout would swallow other threads').
+        espeak_driver.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
+        self._engine = engine
+        self._finished = threading.Event()
+        self._errors: list[BaseException] = []
+        engine.connect("finished-utterance", self._on_finished)
+        engine.connect("error", self._on_error)
+        self.voices = tuple(self._list_voices())
+        # Warm-up: the first runAndWait of a new engine can return before its audio is written.
+        self.synthesize("Ready.", None, DEFAULT_RATE, 1.0, timeout=10.0)
+
+    def _on_finished(self, name: str | None, completed: bool) -> None:
+        self._finished.set()
+
+    def _on_error(self, name: str | None, exception: BaseException) -> None:
+        self._errors.append(exception)
+
+    def _list_voices(self) -> list[VoiceInfo]:
+        voices = []
+        for voice in self._engine.getProperty("voices"):
+            languages = tuple(
+                lang.decode("utf-8", "ignore") if isinstance(lang, bytes) else str(lang)
+                for lang in (voice.languages or [])
+            )
+            voices.append(VoiceInfo(voice.id, voice.name, languages, voice.gender))
+        return voices
+
+    def synthesize(
+        self, text: str, voice: str | None, rate: int, volume: float, timeout: float
+    ) -> AudioBuffer:
+        self._errors.clear()
+        if voice is not None:
+            self._engine.setProperty("voice", voice)
+        self._engine.setProperty("rate", rate)
+        self._engine.setProperty("volume", volume)
+        if self._errors:
+            raise UnknownVoiceError(
+                f"espeak-ng rejected voice {voice!r}; `voice-guide voices` lists the voices."
+            )
+        target = io.BytesIO()
+        self._finished.clear()
+        self._engine.save_to_file(text, target)
+        self._engine.runAndWait()
+        if not self._finished.wait(timeout):
+            raise RenderError(f"espeak-ng did not finish rendering {text[:40]!r} in {timeout:g} s.")
+        if self._errors:
+            raise RenderError(f"espeak-ng failed on {text[:40]!r}: {self._errors[0]}")
+        try:
+            return AudioBuffer.from_wav_bytes(target.getvalue())
+        except Exception as exc:  # a truncated or empty WAV from the driver
+            raise RenderError(f"espeak-ng wrote no audio for {text[:40]!r}.") from exc
+
+
+class _Worker:
+    """The one thread that owns the synthesizer (pyttsx3 keeps one engine per process,
+    so one worker per process, created on first use, not at import)."""
+
+    _lock = threading.Lock()
+    _instance: _Worker | None = None
+
+    def __init__(self) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-guide-tts")
+        self._synthesizer: _Synthesizer | None = None
+
+    @classmethod
+    def get(cls) -> _Worker:
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def synthesizer(self) -> _Synthesizer:
+        """Call on the worker thread only."""
+        if self._synthesizer is None:
+            self._synthesizer = _Synthesizer()
+        return self._synthesizer
+
+    def call(self, function: Any, *args: Any) -> Future[Any]:
+        return self.executor.submit(function, *args)
+
+
+def installed_voices() -> list[VoiceInfo]:
+    """All voices espeak-ng has installed (raises SynthesizerUnavailableError without it)."""
+    worker = _Worker.get()
+    return list(worker.call(lambda: worker.synthesizer().voices).result())
+
+
+def resolve_voice(name: str, voices: list[VoiceInfo]) -> str:
+    """The voice id for `name` (an id, id tail, display name or language, any case, with an
+    optional '+variant'); UnknownVoiceError with a did-you-mean otherwise."""
+    base, plus, variant = name.strip().partition("+")
+    wanted = base.strip().lower()
+    for voice in voices:
+        vid = voice.id.lower()
+        if wanted in (vid, vid.rsplit("/", 1)[-1], voice.name.lower()):
+            return voice.id + plus + variant
+    for voice in voices:
+        if wanted in (lang.lower() for lang in voice.languages):
+            return voice.id + plus + variant
+    candidates = sorted({v.id for v in voices} | {v.name for v in voices})
+    close = difflib.get_close_matches(base.strip(), candidates, n=3, cutoff=0.5)
+    close = close or difflib.get_close_matches(
+        wanted, [c.lower() for c in candidates], n=3, cutoff=0.5
+    )
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise UnknownVoiceError(
+        f"Voice {name!r} is not installed.{hint} `voice-guide voices` lists the installed voices."
+    )
+
+
+class EspeakRenderer:
+    """pyttsx3/espeak-ng renderer: every utterance is synthesized on the one worker thread."""
+
+    def __init__(
+        self, settings: VoiceSettings | None = None, language: str = "en", timeout: float = 10.0
+    ) -> None:
+        """Check the voice now (UnknownVoiceError, SynthesizerUnavailableError) so a bad
+        setting fails at start-up, not mid-session. `language` picks the voice when
+        `settings.voice` is None."""
+        settings = settings or VoiceSettings()
+        self._worker = _Worker.get()
+        self._timeout = timeout
+        voices = installed_voices()
+        self._settings = replace(settings, voice=resolve_voice(settings.voice or language, voices))
+
+    @property
+    def settings(self) -> VoiceSettings:
+        """The settings in use, voice resolved to an installed voice id."""
+        return self._settings
+
+    def submit(self, text: str) -> Future[AudioBuffer]:
+        """Queue `text` on the worker; the future gives 22050 Hz audio or raises RenderError."""
+        return self._worker.call(self._render_on_worker, text)
+
+    def render(self, text: str) -> AudioBuffer:
+        """Render `text` and wait (raises RenderError, never hangs past the timeout)."""
+        try:
+            return self.submit(text).result(timeout=self._timeout + 5.0)
+        except TimeoutError as exc:  # the worker is stuck behind other work
+            raise RenderError(f"Rendering {text[:40]!r} timed out.") from exc
+
+    def _render_on_worker(self, text: str) -> AudioBuffer:
+        if not text.strip():
+            return AudioBuffer(np.zeros(0, dtype=np.float32), ESPEAK_SAMPLE_RATE)
+        s = self._settings
+        return self._worker.synthesizer().synthesize(text, s.voice, s.rate, s.volume, self._timeout)
