@@ -59,7 +59,7 @@ def phrase_table(language: str = "en") -> PhraseTable:
 
 def normalize(text: str) -> str:
     """Lower-case words separated by single spaces, without punctuation at word edges."""
-    words = (word.strip(".,!?;:\"") for word in text.lower().split())
+    words = (word.strip('.,!?;:"') for word in text.lower().split())
     return " ".join(word for word in words if word)
 
 
