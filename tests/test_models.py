@@ -265,6 +265,19 @@ def test_an_interrupted_download_is_kept_and_resumed_by_the_next_run(server: Ser
     assert verify_model(find_model("xx")) == []
 
 
+def test_a_data_dir_that_cannot_be_written_is_one_clear_error(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("VOICE_GUIDE_HOME", str(blocker / "home"))
+    data = model_zip()
+    server.files[f"{NAME}.zip"] = data
+    result = run("download", NAME, "--url", server.url, "--sha256", sha(data))
+    assert result.exit_code == 1
+    assert "VOICE_GUIDE_HOME" in result.stderr and "Traceback" not in result.output
+
+
 def test_a_missing_server_file_is_one_clear_error(server: Server) -> None:
     result = run("download", NAME, "--url", server.url, "--sha256", "a" * 64)
     assert result.exit_code == 1
@@ -290,6 +303,8 @@ def test_hostile_member_paths_are_refused(server: Server, tmp_path: Path, case: 
     assert not list(tmp_path.rglob("evil.txt"))
     assert find_model("xx") is None and visible_dirs(paths.models_dir()) == []
     assert [p.name for p in paths.models_dir().iterdir() if p.name.startswith(".tmp")] == []
+    # The refused archive is not kept for a resume: it would only come back the same.
+    assert not (paths.models_dir() / ".downloads" / f"{NAME}.zip.part").exists()
 
 
 def test_symlink_members_are_refused(tmp_path: Path) -> None:

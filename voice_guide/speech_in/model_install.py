@@ -40,6 +40,7 @@ from voice_guide.speech_in.models import (
 
 __all__ = [
     "ENV_URL",
+    "BadArchive",
     "DownloadInterrupted",
     "IntegrityError",
     "ModelError",
@@ -82,7 +83,11 @@ class DownloadInterrupted(ModelError):
     """The connection kept dropping; the partial file is kept so a rerun resumes it."""
 
 
-class UnsafeArchive(ModelError):
+class BadArchive(ModelError):
+    """The archive is not a usable model; it is deleted so the next run fetches it again."""
+
+
+class UnsafeArchive(BadArchive):
     """The archive has members that would land outside the model directory, or is a bomb."""
 
 
@@ -267,19 +272,10 @@ def download(
                     f"{source.size} bytes; pass --sha256 HEX for the new file or --no-verify "
                     "if you trust this server."
                 )
-            done = offset
-            try:
-                # Append when resuming, truncate when the server sent the whole file again.
-                with part.open("ab" if offset else "wb") as out:
-                    if progress:
-                        progress(done, total)
-                    while block := response.read(_CHUNK):
-                        out.write(block)
-                        done += len(block)
-                        if progress:
-                            progress(done, total)
-            except (OSError, HTTPException):
-                continue  # connection dropped mid-stream: the next attempt resumes
+            # Append when resuming, truncate when the server sent the whole file again.
+            # Disk errors propagate; only network errors count as a dropped connection.
+            with part.open("ab" if offset else "wb") as out:
+                done = _copy_body(response, out, offset, total, progress)
         # http.client returns a short body without error when the server hangs up early.
         if total is None or done >= total:
             return part
@@ -289,6 +285,24 @@ def download(
         f"the download of {source.name} kept breaking off ({have}{of_total} bytes so far, "
         f"kept in {part}); run the same command again to resume."
     )
+
+
+def _copy_body(response, out: IO[bytes], done: int, total: int | None, progress) -> int:
+    """Copy the response body to `out` until it ends or the connection drops; return the
+    position reached."""
+    if progress:
+        progress(done, total)
+    while True:
+        try:
+            block = response.read(_CHUNK)
+        except (OSError, HTTPException):
+            return done  # connection dropped mid-stream: the caller resumes from here
+        if not block:
+            return done
+        out.write(block)
+        done += len(block)
+        if progress:
+            progress(done, total)
 
 
 def _sha256_of(path: Path) -> str:
@@ -379,14 +393,18 @@ def extract_model(
     if not _SAFE_NAME.match(name):
         raise ModelError(f"{name!r} is not a model name (letters, digits, '.', '_' and '-' only).")
     root = models_dir if models_dir is not None else paths.models_dir()
-    root.mkdir(parents=True, exist_ok=True)
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as error:
-        raise ModelError(f"{archive.name} is not a readable zip archive ({error}).") from None
+        raise BadArchive(f"{archive.name} is not a readable zip archive ({error}).") from None
     # The temporary tree lives beside the target (same filesystem, so the rename is atomic)
     # under a hidden name that installed_models() never considers.
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
+    except OSError as error:
+        zf.close()
+        raise ModelError(f"cannot create a folder in {root} ({error.strerror}).") from None
     try:
         with zf:
             files, declared = _plan(zf, archive.stat().st_size, max_unpacked)
@@ -405,7 +423,7 @@ def extract_model(
                     shutil.copyfileobj(src, out, _CHUNK)
         missing = missing_model_files(tmp)
         if missing:
-            raise ModelError(f"{archive.name} is not a Vosk model: missing {', '.join(missing)}.")
+            raise BadArchive(f"{archive.name} is not a Vosk model: missing {', '.join(missing)}.")
         count, total, tree_sha = tree_digest(tmp)
         marker = {
             "name": name,
@@ -428,7 +446,7 @@ def extract_model(
         else:
             tmp.rename(final)
     except zipfile.BadZipFile as error:
-        raise ModelError(f"{archive.name} is damaged ({error}); download it again.") from None
+        raise BadArchive(f"{archive.name} is damaged ({error}).") from None
     except OSError as error:
         raise ModelError(f"could not unpack {name} into {root}: {error}.") from None
     finally:
@@ -462,22 +480,33 @@ def install_model(
     if existing is not None and not force:
         return existing
     part = root / ".downloads" / f"{source.name}.zip.part"
-    if on_status and part.exists():
-        on_status(f"resuming {part.name} ({part.stat().st_size} bytes already here)")
-    download(source, part, progress=progress, retry_wait=retry_wait)
-    if on_status and (source.size or source.sha256):
-        on_status("checking size and SHA-256")
-    check_archive(part, source)
-    if on_status:
-        on_status(f"unpacking into {root / source.name}")
-    model = extract_model(
-        part,
-        source.name,
-        source.language,
-        models_dir=root,
-        source_url=source.url,
-        verified=source.sha256 is not None,
-        max_unpacked=max_unpacked,
-    )
-    part.unlink()
+    try:
+        if on_status and part.exists():
+            on_status(f"resuming {part.name} ({part.stat().st_size} bytes already here)")
+        download(source, part, progress=progress, retry_wait=retry_wait)
+        if on_status and (source.size or source.sha256):
+            on_status("checking size and SHA-256")
+        check_archive(part, source)
+        if on_status:
+            on_status(f"unpacking into {root / source.name}")
+        try:
+            model = extract_model(
+                part,
+                source.name,
+                source.language,
+                models_dir=root,
+                source_url=source.url,
+                verified=source.sha256 is not None,
+                max_unpacked=max_unpacked,
+            )
+        except BadArchive:
+            part.unlink()  # resuming would only hand back the same bad file
+            raise
+        part.unlink()
+    except OSError as error:
+        # Disk full, no permission, ...: say where, not a traceback.
+        raise ModelError(
+            f"could not store {source.name} in {root} ({error.strerror or error}); check the "
+            "free space and permissions there, or set VOICE_GUIDE_HOME to another folder."
+        ) from None
     return model
