@@ -55,7 +55,11 @@ def main() -> None:
         serve = tmp / "serve"
         serve.mkdir()
         archive = build_archive(serve)
-        digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+        hasher = hashlib.sha256()
+        with archive.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                hasher.update(block)
+        digest = hasher.hexdigest()
 
         class Quiet(SimpleHTTPRequestHandler):
             def __init__(self, *args, **kwargs) -> None:
