@@ -36,6 +36,7 @@ from voice_guide.speech_in.models import (
     find_model,
     manifest_entry,
     package_model,
+    suggested_download,
     verify_model,
 )
 
@@ -178,8 +179,9 @@ def test_env_var_moves_the_download_and_a_second_run_reuses_the_install(server: 
     server.files[f"mirror/{NAME}.zip"] = data
     env = {"VOICE_GUIDE_MODEL_URL": f"{server.url}/mirror/"}
     assert run("download", NAME, "--sha256", sha(data), env=env).exit_code == 0
-    assert run("download", NAME, "--sha256", sha(data), env=env).exit_code == 0
-    assert len(server.requests) == 1  # already installed: not fetched again
+    again = run("download", NAME, "--sha256", sha(data), env=env)
+    assert again.exit_code == 0 and "already installed" in again.stderr
+    assert len(server.requests) == 1  # not fetched again
 
 
 def test_sha_mismatch_prints_both_values_and_the_override(server: Server) -> None:
@@ -200,6 +202,7 @@ def test_the_manifest_record_of_the_english_model_is_enforced(server: Server) ->
     """A server handing out anything but the recorded 41205931-byte archive is refused."""
     entry = manifest_entry("vosk-model-small-en-us-0.15")
     assert entry is not None and entry.size == 41205931
+    assert suggested_download("en") == entry
     name = entry.name
     server.files[f"{name}.zip"] = model_zip(top=name)
     result = run("download", "--url", server.url)  # the default model

@@ -118,7 +118,6 @@ def download(
         )
         if source.sha256 is None:
             _echo_err(f"warning: {source.name} will be installed without an integrity check")
-        _echo_err(f"downloading {source.url}")
         model = install_model(
             source, force=force, progress=StderrProgress(source.name), on_status=_echo_err
         )

@@ -478,7 +478,11 @@ def install_model(
     root = models_dir if models_dir is not None else paths.models_dir()
     existing = next((m for m in installed_models(root) if m.name == source.name), None)
     if existing is not None and not force:
+        if on_status:
+            on_status(f"{source.name} is already installed (--force downloads it again)")
         return existing
+    if on_status:
+        on_status(f"downloading {source.url}")
     part = root / ".downloads" / f"{source.name}.zip.part"
     try:
         if on_status and part.exists():

@@ -32,6 +32,7 @@ __all__ = [
     "package_model",
     "package_model_language",
     "packaged_models",
+    "suggested_download",
     "tree_digest",
     "verify_model",
 ]
@@ -180,6 +181,14 @@ def manifest_entry(name: str) -> ManifestEntry | None:
     """The manifest entry called `name` (a trailing .zip is ignored), or None."""
     name = name.removesuffix(".zip")
     return next((entry for entry in manifest() if entry.name == name), None)
+
+
+def suggested_download(language: str) -> ManifestEntry | None:
+    """The model to recommend for `language` (the manifest's first for it), or None.
+
+    For the listener's start-up line: "voice-guide models download <name>" gets it.
+    """
+    return next((e for e in manifest() if _matches(e.language, language)), None)
 
 
 def tree_digest(model_dir: Path) -> tuple[int, int, str]:
