@@ -413,6 +413,7 @@ def test_an_installed_model_wins_over_the_packaged_korean_one(tmp_path: Path) ->
     assert find_model("ko") == installed.path
 
 
+@pytest.mark.audio
 def test_find_model_ko_is_the_real_package_model_and_vosk_loads_it() -> None:
     import vosk
 
