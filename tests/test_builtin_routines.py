@@ -6,12 +6,14 @@ from __future__ import annotations
 import itertools
 import re
 from importlib import resources
+from pathlib import Path
 
 import pytest
 import yaml
 
 from voice_guide.commands import Command, phrase_table
 from voice_guide.effects import Say
+from voice_guide.routine.loader import builtin_names, load_routine
 from voice_guide.routine.model import Routine, Step
 from voice_guide.routine.speech_time import estimate_speech_seconds
 from voice_guide.routine.timeline import build_timeline
@@ -22,10 +24,15 @@ MARGIN = 5.0
 NAMES = ["back-massage", "neck-and-shoulders"]
 
 
+@pytest.fixture(autouse=True)
+def _no_user_routines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A user routine of the same name would be loaded instead of the built-in.
+    monkeypatch.setenv("VOICE_GUIDE_HOME", str(tmp_path))
+
+
 def load(name: str) -> Routine:
-    """A built-in routine, validated by the typed model."""
-    text = resources.files("voice_guide.routine").joinpath(f"builtin/{name}.yaml").read_text()
-    return Routine.model_validate(yaml.safe_load(text))
+    """A built-in routine, read by the routine loader and validated by the typed model."""
+    return load_routine(name)
 
 
 def step_texts(step: Step) -> list[str]:
@@ -54,6 +61,17 @@ def words_of(text: str) -> str:
     """Lower-case words separated by single spaces, padded, for whole-phrase search."""
     plain = text.lower().replace("\u2019", "'")
     return " " + " ".join(re.findall(r"[a-z0-9']+", plain)) + " "
+
+
+def test_both_are_listed_as_builtin() -> None:
+    assert set(NAMES) <= set(builtin_names())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_plain_safe_load_gives_the_same_routine(name: str) -> None:
+    # Nothing in the built-ins depends on the loader keeping yes/no/on/off as text.
+    text = resources.files("voice_guide.routine").joinpath(f"builtin/{name}.yaml").read_text()
+    assert Routine.model_validate(yaml.safe_load(text)) == load(name)
 
 
 @pytest.mark.parametrize("name", NAMES)
