@@ -95,8 +95,11 @@ class SourceMap:
     A path is a tuple of strings: mapping keys and list indexes, e.g. ('steps', '0', 'say').
     """
 
+    text: str = ""
     values: dict[tuple[str, ...], tuple[int, int]] = field(default_factory=dict)
     keys: dict[tuple[str, ...], tuple[int, int]] = field(default_factory=dict)
+    spans: dict[tuple[str, ...], tuple[int, int]] = field(default_factory=dict)
+    """Character offsets (start, end) of each value in `text`."""
 
     def locate(self, loc: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """Where `loc` is written; the nearest enclosing value when it is missing.
@@ -112,6 +115,17 @@ class SourceMap:
         if key and parts in self.keys:
             return self.keys[parts]
         return self.values.get(parts, (1, 1))
+
+    def find(self, loc: Sequence[str | int], pattern: re.Pattern[str]) -> tuple[int, int]:
+        """Where `pattern` first matches inside the value at `loc` as written (the value's
+        start when it does not, e.g. after escapes)."""
+        parts = tuple(str(part) for part in loc)
+        span = self.spans.get(parts)
+        match = pattern.search(self.text, *span) if span else None
+        if match is None:
+            return self.locate(loc)
+        before = self.text[: match.start()]
+        return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
 
 
 @dataclass(frozen=True)
@@ -364,7 +378,7 @@ def _parse(text: str) -> tuple[Any, SourceMap]:
                 f"the routine is {kind}, but it must be a mapping of 'key: value' lines — "
                 "start the file with 'title: ...' at the left margin",
             )
-        marks = SourceMap()
+        marks = SourceMap(text)
         builder = _Builder(loader, marks)
         marks.values[()] = (root.start_mark.line + 1, root.start_mark.column + 1)
         return builder.build(root, ()), marks
@@ -408,6 +422,7 @@ class _Builder:
 
     def _child(self, node: Node, path: tuple[str, ...]) -> Any:
         self.marks.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self.marks.spans[path] = (node.start_mark.index, node.end_mark.index)
         return self.build(node, path)
 
     def _mapping(self, node: MappingNode, path: tuple[str, ...]) -> dict[Any, Any]:
@@ -482,6 +497,16 @@ _YAML_FIXES = (
     (
         "found undefined alias",
         "this '*' alias names no '&' anchor — define the anchor first, or write the value out",
+    ),
+    (
+        "expected ',' or '}'",
+        "inside '{ }' a text holding ',', ':', '?' or brackets needs quotes — quote it, or "
+        "write the mapping as indented lines",
+    ),
+    (
+        "expected ',' or ']'",
+        "inside '[ ]' a text holding ',', ':', '?' or brackets needs quotes — quote it, or "
+        "write the list as '- ' lines",
     ),
     (
         "found another document",
