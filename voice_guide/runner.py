@@ -11,11 +11,14 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TextIO
+
+import numpy as np
 
 from voice_guide.commands import Command, parse_command
 from voice_guide.effects import CancelSpeech, CancelTimer, Earcon, Effect, Log, Say, StartTimer
+from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import (
     Event,
     Heard,
@@ -27,6 +30,7 @@ from voice_guide.session import (
     Start,
     Tick,
 )
+from voice_guide.speech_in.listener import Detection, Listener
 from voice_guide.speech_out.speaker import Speaker
 from voice_guide.transcript import Transcript
 
@@ -177,3 +181,66 @@ def run_keyboard(
         elif line.strip():
             runner.transcript.write(now(), "ignored", phrase=line.strip(), reason="not a command")
     return now()
+
+
+CHECKPOINT_EVERY = 5.0
+"""Seconds of session time between checkpoints when no event happens (time worked is saved)."""
+
+
+def run_audio(
+    runner: SessionRunner,
+    listener: Listener,
+    blocks: Iterable[np.ndarray],
+    gate: SelfVoiceGate,
+    *,
+    offset: float = 0.0,
+    restore: SessionState | None = None,
+    on_block: Callable[[float], None] | None = None,
+    playback_clock: Callable[[], float] | None = None,
+) -> float:
+    """Run a session on an audio stream: its samples are the clock (`offset` seconds at the
+    first block, where a restored session stopped). The same loop serves the microphone
+    (blocks from the input device, playback pulled by the output device) and the virtual
+    room (which pulls the playback itself). Returns the session time at the end."""
+
+    def now() -> float:
+        return offset + listener.stream_time
+
+    if restore is not None:
+        runner.restore(restore, now())
+    else:
+        runner.start(now())
+    saved = now()
+    for block in blocks:
+        for detection in listener.feed(block):
+            _judge(runner, gate, detection, offset)
+        if playback_clock is not None:
+            gate.offset = offset + listener.stream_time - playback_clock()
+        runner.poll(now())
+        if on_block:
+            on_block(now())
+        if now() - saved >= CHECKPOINT_EVERY:
+            runner.checkpoint(now())
+            saved = now()
+        if runner.ended and not runner.speaker.speaking:
+            break
+    return now()
+
+
+def _judge(runner: SessionRunner, gate: SelfVoiceGate, detection: Detection, offset: float) -> None:
+    at = offset + detection.detected_at
+    reason = gate.reason_to_ignore(detection)
+    if reason is not None:
+        runner.transcript.write(
+            at, "ignored", command=detection.command.value, phrase=detection.heard, reason=reason
+        )
+        return
+    runner.heard(
+        detection.command,
+        detection.heard,
+        at,
+        detected_at=round(at, 3),
+        start=round(offset + detection.start, 3),
+        end=round(offset + detection.end, 3),
+        confidence=round(detection.confidence, 3),
+    )

@@ -1,0 +1,262 @@
+"""`voice-guide run`: a session of a routine, by voice or by keyboard and text."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from voice_guide.cli import cli
+from voice_guide.cli.speech_out import _voice_options
+from voice_guide.diagram import mermaid
+from voice_guide.effects import Log
+from voice_guide.room import (
+    BLOCK,
+    RoomError,
+    RoomSettings,
+    VirtualRoom,
+    default_person,
+    parse_bed,
+    parse_person_line,
+)
+from voice_guide.routine.loader import RoutineError, load_routine
+from voice_guide.routine.model import Routine
+from voice_guide.runner import SessionRunner, run_audio, run_keyboard
+from voice_guide.self_voice import SelfVoiceGate
+from voice_guide.session import Profile, Session, SessionState
+from voice_guide.speech_in.audio import SAMPLE_RATE
+from voice_guide.speech_in.engines import ENGINES, create_recognizer
+from voice_guide.speech_in.listener import Listener
+from voice_guide.speech_in.recognizer import RecognizerError
+from voice_guide.speech_out.cache import RenderCache
+from voice_guide.speech_out.errors import SpeechOutError
+from voice_guide.speech_out.playback import Playback
+from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
+from voice_guide.speech_out.speaker import GuideSpeaker, TextSpeaker
+from voice_guide.store import ResumePoint, Store
+from voice_guide.transcript import Transcript
+
+
+def load_or_exit(name: str) -> Routine:
+    """The routine named or at a path; errors printed one per line, exit 1."""
+    try:
+        return load_routine(name)
+    except RoutineError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+
+
+class _Terminate(Exception):
+    """SIGTERM arrived: leave like Ctrl-C, state saved."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminate
+
+
+@cli.command()
+@click.argument("routine", default="back-massage")
+@click.option("--keyboard", is_flag=True, help="Type commands (next, lighter, ...) on stdin.")
+@click.option("--text", is_flag=True, help="Print what the guide says instead of speaking.")
+@click.option("--recipient", help="Whose session: their profile (areas to avoid, pressure).")
+@click.option("--avoid", multiple=True, help="A body area to leave out (repeatable).")
+@click.option("--resume", is_flag=True, help="Continue the last interrupted session.")
+@click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-earcons", is_flag=True, help="No tones, only speech.")
+def run(
+    routine: str,
+    keyboard: bool,
+    text: bool,
+    recipient: str | None,
+    avoid: tuple[str, ...],
+    resume: bool,
+    transcript: Path | None,
+    no_earcons: bool,
+) -> None:
+    """Guide a session of ROUTINE (a built-in name, a user routine or a YAML file)."""
+    model = load_or_exit(routine)
+    with Store() as store:
+        point = _resume_point(store, routine, recipient) if resume else None
+        if point is None:
+            session_id = store.start_session(routine, model.title, recipient, time.time())
+        else:
+            session_id, recipient = point.session_id, point.recipient
+        record = Transcript(transcript)
+        speaker = TextSpeaker(earcons_enabled=not no_earcons)
+        runner = SessionRunner(
+            Session(model),
+            speaker,
+            record,
+            profile=_profile(store, recipient, avoid),
+            checkpoint=lambda state, t: store.checkpoint(session_id, state.to_dict(), t),
+            on_log=_profile_updater(store, recipient),
+        )
+        if not (keyboard and text):
+            click.echo(
+                "voice-guide: voice mode is not available yet; running with --keyboard --text "
+                "(type next, lighter, pause, ... and press Enter).",
+                err=True,
+            )
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        offset = point.session_time if point else 0.0
+        restore = SessionState.from_dict(point.state) if point else None
+        try:
+            end = run_keyboard(runner, model.language, sys.stdin, offset=offset, restore=restore)
+        except (KeyboardInterrupt, _Terminate):
+            click.echo("\nSession saved. Continue it with: voice-guide run --resume", err=True)
+            sys.exit(130)
+        finally:
+            record.close()
+        store.finish(session_id, runner.summary(end))
+
+
+def _resume_point(store: Store, routine: str, recipient: str | None) -> ResumePoint:
+    point = store.unfinished(routine=routine, recipient=recipient)
+    if point is None:
+        click.echo("voice-guide: there is no interrupted session to resume.", err=True)
+        sys.exit(1)
+    return point
+
+
+def _profile(store: Store, recipient: str | None, avoid: tuple[str, ...]) -> Profile:
+    saved = store.profile(recipient) if recipient else None
+    areas = frozenset(avoid) | (saved.avoid if saved else frozenset())
+    return Profile(avoid=areas, pressure=dict(saved.pressure) if saved else {})
+
+
+def _profile_updater(store: Store, recipient: str | None) -> Callable[[Log, float], None]:
+    """Pressure that felt right (or was asked for) on an area goes into the profile."""
+
+    def update(log: Log, now: float) -> None:
+        asked = log.data.get("reason") != "step"
+        if recipient and log.event == "pressure" and asked and log.data.get("area"):
+            store.remember_pressure(recipient, log.data["area"], log.data["level"])
+
+    return update
+
+
+@cli.command()
+def flow() -> None:
+    """Print the session flow as a Mermaid diagram (from the state machine's table)."""
+    click.echo(mermaid(), nl=False)
+
+
+def routine_voice(
+    model: Routine, voice: str | None, rate: int | None, volume: float | None
+) -> VoiceSettings:
+    """The routine's voice settings, with the command line's on top."""
+    own = VoiceSettings().overridden(model.voice.name, model.voice.rate, model.voice.volume)
+    return own.overridden(voice, rate, volume)
+
+
+def _guide_speaker(
+    model: Routine, settings: VoiceSettings, sample_rate: int, earcons: bool
+) -> GuideSpeaker:
+    renderer = EspeakRenderer(settings, model.language)
+    return GuideSpeaker(RenderCache(renderer, sample_rate), Playback(sample_rate), earcons)
+
+
+def _listener(engine: str, language: str) -> Listener:
+    choice = create_recognizer(engine, language)
+    click.echo(f"voice-guide: {choice.message}", err=True)
+    if choice.missing_phrases:
+        missing = ", ".join(repr(p) for p in choice.missing_phrases)
+        click.echo(f"voice-guide: not in the model's vocabulary, not heard: {missing}", err=True)
+    return Listener(choice.recognizer)
+
+
+@cli.command()
+@click.argument("routine", default="back-massage")
+@click.option(
+    "--say",
+    "lines",
+    multiple=True,
+    metavar="'M:SS PHRASE'",
+    help="Something the simulated person says, e.g. '0:40 a little lighter'.",
+)
+@click.option("--no-person", is_flag=True, help="Nobody speaks: only the guide and its echo.")
+@click.option("--echo-gain", type=click.FloatRange(0.0, 2.0), default=0.5, show_default=True)
+@click.option("--echo-delay", type=click.FloatRange(0.0, 1.0), default=0.05, show_default=True)
+@click.option(
+    "--bed", help="Background: pink:SNR or music:SNR (dB below the person), e.g. pink:15."
+)
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
+@click.option("--person-voice", default="rms", show_default=True, help="flite voice of the person.")
+@_voice_options
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Room audio (WAV).")
+@click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--max-minutes", type=click.FloatRange(0.1, 600), default=240, show_default=True)
+@click.option("--quiet", is_flag=True, help="No live transcript on stdout.")
+def demo(
+    routine: str,
+    lines: tuple[str, ...],
+    no_person: bool,
+    echo_gain: float,
+    echo_delay: float,
+    bed: str | None,
+    engine: str,
+    person_voice: str,
+    voice: str | None,
+    rate: int | None,
+    volume: float | None,
+    out: Path | None,
+    transcript: Path | None,
+    max_minutes: float,
+    quiet: bool,
+) -> None:
+    """Run a whole session of ROUTINE in a virtual room, faster than real time: the guide's
+    voice echoes back into a simulated microphone where a simulated person speaks."""
+    model = load_or_exit(routine)
+    try:
+        person = [parse_person_line(line) for line in lines]
+        settings = RoomSettings(echo_gain, echo_delay, parse_bed(bed), person_voice)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    if not person and not no_person:
+        person = default_person(model)
+    try:
+        speaker = _guide_speaker(
+            model, routine_voice(model, voice, rate, volume), SAMPLE_RATE, True
+        )
+        room = VirtualRoom(speaker.playback, settings, person, record=out)
+        listener = _listener(engine, model.language)
+    except (SpeechOutError, RecognizerError, RoomError) as error:
+        click.echo(f"voice-guide: {error}", err=True)
+        sys.exit(1)
+    record = Transcript(transcript, echo=None if quiet else sys.stdout)
+    runner = SessionRunner(Session(model), speaker, record)
+    reported = 0
+
+    def report_person(now: float) -> None:
+        nonlocal reported
+        for line in room.spoken[reported:]:
+            record.write(
+                line.start,
+                "person",
+                phrase=line.text,
+                start=round(line.start, 3),
+                end=round(line.end, 3),
+            )
+        reported = len(room.spoken)
+
+    blocks = itertools.islice(room.chunks(), int(max_minutes * 60 * SAMPLE_RATE / BLOCK))
+    started = time.monotonic()
+    end = run_audio(
+        runner, listener, blocks, SelfVoiceGate(speaker.playback), on_block=report_person
+    )
+    record.close()
+    wall = time.monotonic() - started
+    click.echo(
+        f"voice-guide: {end / 60:.1f} minutes of session in {wall:.1f} s "
+        f"({end / max(wall, 1e-9):.0f}x real time)",
+        err=True,
+    )
+    if not runner.ended:
+        click.echo("voice-guide: the session did not end within --max-minutes.", err=True)
+        sys.exit(1)
