@@ -104,6 +104,7 @@ class SessionRunner:
                 self.transcript.write(now, "say", text=effect.text, kind=effect.kind)
                 self.speaker.say(effect.text)
             elif isinstance(effect, CancelSpeech):
+                self.transcript.write(now, "stop_speech", was_speaking=self.speaker.speaking)
                 self.speaker.stop()
             elif isinstance(effect, Earcon):
                 self.speaker.earcon(effect.name)
