@@ -116,6 +116,7 @@ class _Synthesizer:
             ) from exc
         try:
             engine = pyttsx3.init("espeak")
+            from pyttsx3.drivers import _espeak
             from pyttsx3.drivers import espeak as espeak_driver
         except (
             Exception
@@ -125,6 +126,7 @@ class _Synthesizer:
         # module silences just that line (redirecting sys.stdout would swallow other threads').
         espeak_driver.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
         self._engine = engine
+        self._espeak = _espeak
         self._finished = threading.Event()
         self._errors: list[BaseException] = []
         engine.connect("finished-utterance", self._on_finished)
@@ -149,6 +151,13 @@ class _Synthesizer:
             voices.append(VoiceInfo(voice.id, voice.name, languages, voice.gender))
         return voices
 
+    def _settle(self) -> None:
+        # espeak-ng queues parameter changes behind any synthesis still in its fifo, and
+        # runAndWait starts with a Cancel() whenever espeak is busy, which drops them: the
+        # rate silently stayed unchanged in about a quarter of renders. Wait until espeak
+        # has applied them.
+        self._espeak.Synchronize()
+
     def synthesize(
         self, text: str, voice: str | None, rate: int, volume: float, timeout: float
     ) -> AudioBuffer:
@@ -157,6 +166,7 @@ class _Synthesizer:
             self._engine.setProperty("voice", voice)
         self._engine.setProperty("rate", rate)
         self._engine.setProperty("volume", volume)
+        self._settle()
         if self._errors:
             raise UnknownVoiceError(
                 f"espeak-ng rejected voice {voice!r}; `voice-guide voices` lists the voices."
@@ -221,15 +231,23 @@ def resolve_voice(name: str, voices: list[VoiceInfo]) -> str:
     for voice in voices:
         if wanted in (lang.lower() for lang in voice.languages):
             return voice.id + plus + variant
-    candidates = sorted({v.id for v in voices} | {v.name for v in voices})
-    close = difflib.get_close_matches(base.strip(), candidates, n=3, cutoff=0.5)
-    close = close or difflib.get_close_matches(
-        wanted, [c.lower() for c in candidates], n=3, cutoff=0.5
-    )
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    close = _closest_voices(wanted, voices)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
     raise UnknownVoiceError(
         f"Voice {name!r} is not installed.{hint} `voice-guide voices` lists the installed voices."
     )
+
+
+def _closest_voices(wanted: str, voices: list[VoiceInfo], count: int = 3) -> list[str]:
+    """The ids (with names) of the voices most like `wanted`, judged on the id, its tail,
+    the name and the name's first word ('englsh' -> the English voices)."""
+
+    def likeness(voice: VoiceInfo) -> float:
+        forms = (voice.id, voice.id.rsplit("/", 1)[-1], voice.name, voice.name.split(" (")[0])
+        return max(difflib.SequenceMatcher(None, wanted, f.lower()).ratio() for f in forms)
+
+    ranked = sorted(voices, key=likeness, reverse=True)[:count]
+    return [f"{v.id!r} ({v.name})" for v in ranked if likeness(v) >= 0.6]
 
 
 class EspeakRenderer:

@@ -103,9 +103,12 @@ class GuideSpeaker:
         playback: Playback,
         earcons_enabled: bool = True,
         fallback: Speaker | None = None,
+        render_timeout: float = 2.0,
     ) -> None:
         """`cache` must render at `playback.sample_rate`; `fallback` (default: a TextSpeaker
-        on stdout, timed by the playback clock) receives what could not be rendered."""
+        on stdout, timed by the playback clock) receives what could not be rendered within
+        `render_timeout` seconds (a sentence renders in about 20 ms; a hung synthesizer must
+        not freeze the session)."""
         if cache.sample_rate != playback.sample_rate:
             raise ValueError(
                 f"cache renders at {cache.sample_rate} Hz but playback runs at "
@@ -114,6 +117,7 @@ class GuideSpeaker:
         self._cache = cache
         self._playback = playback
         self._earcons = earcons_enabled
+        self._render_timeout = render_timeout
         self._fallback = fallback or TextSpeaker(clock=lambda: playback.clock)
 
     @property
@@ -124,7 +128,7 @@ class GuideSpeaker:
     def say(self, text: str) -> PlayHandle:
         """Queue `text`; waits only for rendering when it was not pre-rendered."""
         try:
-            audio = self._cache.get(text)
+            audio = self._cache.get(text, timeout=self._render_timeout)
         except SpeechOutError as exc:
             print(f"voice-guide: could not render speech ({exc}); printing it.", file=sys.stderr)
             return self._fallback.say(text)

@@ -1,0 +1,158 @@
+"""`voice-guide voices`, `voice-guide say` and `voice-guide render`: the guide's voice."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from voice_guide.cli import cli
+from voice_guide.speech_out.errors import SpeechOutError
+
+
+def _voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--voice, --rate, --volume: override the routine's (or the default) voice settings."""
+    command = click.option(
+        "--volume", type=click.FloatRange(0.0, 1.0), help="Loudness, 0.0 to 1.0."
+    )(command)
+    command = click.option(
+        "--rate", type=click.IntRange(60, 400), help="Speaking rate, words per minute."
+    )(command)
+    return click.option("--voice", help="Voice id, name or language (see `voice-guide voices`).")(
+        command
+    )
+
+
+def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Speech-out errors end the command with their one sentence on stderr and exit 1."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except SpeechOutError as exc:
+            click.echo(f"voice-guide: {exc}", err=True)
+            sys.exit(1)
+
+    return run
+
+
+@cli.command()
+@click.option("--language", help="Only voices for this language, e.g. en or ko.")
+@_one_line_errors
+def voices(language: str | None) -> None:
+    """List the installed voices (espeak-ng)."""
+    from voice_guide.speech_out.renderer import installed_voices
+
+    found = [v for v in installed_voices() if language is None or v.speaks(language)]
+    if not found:
+        click.echo(f"voice-guide: no installed voice speaks {language!r}.", err=True)
+        sys.exit(1)
+    width = max(len(v.id) for v in found)
+    for voice in sorted(found, key=lambda v: v.id):
+        click.echo(f"{voice.id:<{width}}  {voice.name}  ({', '.join(voice.languages)})")
+
+
+@cli.command()
+@click.argument("text")
+@_voice_options
+@click.option("--output-device", help="Output device index or name (default: the system's).")
+@_one_line_errors
+def say(
+    text: str, voice: str | None, rate: int | None, volume: float | None, output_device: str | None
+) -> None:
+    """Speak TEXT once: a quick check of voice and speaker."""
+    from voice_guide.speech_out.device import (
+        BLOCK_SECONDS,
+        OutputDevice,
+        find_output_device,
+    )
+    from voice_guide.speech_out.playback import Playback
+    from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
+
+    renderer = EspeakRenderer(VoiceSettings().overridden(voice, rate, volume))
+    device = find_output_device(output_device)
+    audio = renderer.render(text).resampled(device.sample_rate)
+    playback = Playback(device.sample_rate)
+    with OutputDevice(playback, device) as output:
+        handle = playback.play(audio.samples, text)
+        try:
+            # Generous: a PulseAudio null sink can take up to 2 s to start pulling.
+            if not handle.wait(audio.seconds + 5.0):
+                raise SpeechOutError(f"The output device {device.name!r} did not play the audio.")
+            time.sleep(output.latency + BLOCK_SECONDS)  # let the last block reach the speaker
+        except KeyboardInterrupt:
+            playback.stop()
+            sys.exit(130)
+
+
+@cli.command()
+@click.argument("routine")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The WAV file to write.",
+)
+@_voice_options
+@click.option("--no-earcons", is_flag=True, help="No tones between steps.")
+@click.option(
+    "--bed",
+    type=click.Choice(["none", "pink"]),
+    default="none",
+    show_default=True,
+    help="What plays while the hands work: silence or soft pink noise.",
+)
+@click.option("--sample-rate", type=click.IntRange(8000, 48000), default=22050, show_default=True)
+@_one_line_errors
+def render(
+    routine: str,
+    output: Path,
+    voice: str | None,
+    rate: int | None,
+    volume: float | None,
+    no_earcons: bool,
+    bed: str,
+    sample_rate: int,
+) -> None:
+    """Render a whole session of ROUTINE to one WAV track, to follow from any music player."""
+    from voice_guide.cli.session import load_or_exit
+    from voice_guide.routine.timeline import build_timeline
+    from voice_guide.speech_out.cache import RenderCache
+    from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
+    from voice_guide.speech_out.track import render_track
+
+    model = load_or_exit(routine)
+    routine_voice = VoiceSettings().overridden(
+        model.voice.name, model.voice.rate, model.voice.volume
+    )
+    renderer = EspeakRenderer(routine_voice.overridden(voice, rate, volume), model.language)
+    timeline = build_timeline(model)
+    cache = RenderCache(renderer, sample_rate)
+    started = time.monotonic()
+    try:
+        with click.progressbar(
+            length=len(timeline.entries), label=f"Rendering {model.title}", file=sys.stderr
+        ) as bar:
+            seconds = render_track(
+                timeline, cache, output, earcons=not no_earcons, bed=bed, progress=bar.update
+            )
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            output.unlink(missing_ok=True)  # a half-written track would look complete
+        if isinstance(exc, OSError):
+            raise SpeechOutError(f"Could not write {output}: {exc.strerror or exc}.") from exc
+        raise
+    minutes, secs = divmod(round(seconds), 60)
+    click.echo(
+        f"Wrote {output}: {minutes}:{secs:02d} of audio, {len(timeline.entries)} utterances, "
+        f"rendered in {time.monotonic() - started:.1f} s.",
+        err=True,
+    )

@@ -1,0 +1,111 @@
+"""A whole session as one audio track (`voice-guide render`): every instruction, cue and
+transition at its time on the timeline, silence (or a soft bed) while the hands work.
+
+Written to the WAV file as it goes, so a 40-minute track never sits in memory. Utterances are
+placed at their timeline time or right after the previous one when the real speech ran
+longer than the estimate, so nothing overlaps and the length stays close to the timeline's.
+"""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final, Literal
+
+import numpy as np
+
+from voice_guide.routine.timeline import Timeline
+from voice_guide.speech_out.cache import RenderCache
+from voice_guide.speech_out.earcons import earcon
+
+Bed = Literal["none", "pink"]
+BEDS: Final = ("none", "pink")
+
+BED_RMS: Final = 0.006
+"""Pink-noise bed level (about -44 dBFS RMS): audible in a quiet room, never over the voice."""
+_EARCON_GAP: Final = 0.15
+"""Seconds between a step earcon and the instruction after it."""
+
+
+def _pink_loop(sample_rate: int, seconds: float = 20.0, seed: int = 7) -> np.ndarray:
+    # Shaped in the frequency domain, so the loop is periodic: tiling it has no seam.
+    n = int(sample_rate * seconds)
+    spectrum = np.random.default_rng(seed).standard_normal(n // 2 + 1) * (1 + 0j)
+    spectrum *= np.exp(2j * np.pi * np.random.default_rng(seed + 1).random(n // 2 + 1))
+    freqs = np.fft.rfftfreq(n, 1 / sample_rate)
+    spectrum[1:] /= np.sqrt(freqs[1:])
+    spectrum[0] = 0
+    noise = np.fft.irfft(spectrum, n)
+    return (noise * (BED_RMS / np.sqrt(np.mean(noise**2)))).astype(np.float32)
+
+
+class _TrackWriter:
+    """Appends audio to a 16-bit mono WAV; gaps are filled with the bed (or silence)."""
+
+    def __init__(self, file: wave.Wave_write, sample_rate: int, bed: Bed) -> None:
+        self._file = file
+        self._rate = sample_rate
+        self._bed = _pink_loop(sample_rate) if bed == "pink" else None
+        self.frames = 0
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self._rate
+
+    def _bed_slice(self, count: int) -> np.ndarray:
+        if self._bed is None:
+            return np.zeros(count, dtype=np.float32)
+        index = (self.frames + np.arange(count)) % len(self._bed)
+        return self._bed[index]
+
+    def write(self, audio: np.ndarray) -> None:
+        """Audio now (over the bed)."""
+        for start in range(0, len(audio), 1 << 18):
+            part = audio[start : start + (1 << 18)]
+            mixed = np.clip(part + self._bed_slice(len(part)), -1.0, 1.0)
+            self._file.writeframes((mixed * 32767.0).round().astype("<i2").tobytes())
+            self.frames += len(part)
+
+    def pad_to(self, seconds: float) -> None:
+        """Bed or silence until `seconds` (nothing when already past it)."""
+        missing = round(seconds * self._rate) - self.frames
+        if missing > 0:
+            self.write(np.zeros(missing, dtype=np.float32))
+
+
+def render_track(
+    timeline: Timeline,
+    cache: RenderCache,
+    path: str | Path,
+    earcons: bool = True,
+    bed: Bed = "none",
+    progress: Callable[[int], None] | None = None,
+) -> float:
+    """Write the session of `timeline` to the WAV `path` at `cache.sample_rate`; returns
+    its length in seconds. `progress(n)` is called after each of the n entries written.
+    Raises RenderError when an utterance cannot be rendered (a file needs every line)."""
+    if bed not in BEDS:
+        raise ValueError(f"unknown bed {bed!r}; choose from {', '.join(BEDS)}")
+    rate = cache.sample_rate
+    for entry in timeline.entries:
+        cache.prerender(entry.text)  # the worker renders ahead while we write
+    with wave.open(str(path), "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(rate)
+        track = _TrackWriter(file, rate, bed)
+        step_id = timeline.entries[0].step_id if timeline.entries else None
+        for entry in timeline.entries:
+            track.pad_to(entry.t)
+            if earcons and entry.step_id != step_id:
+                track.write(earcon("step", rate))
+                track.pad_to(track.seconds + _EARCON_GAP)
+            step_id = entry.step_id
+            track.write(cache.get(entry.text).samples)
+            if progress:
+                progress(1)
+        track.pad_to(timeline.total)
+        if earcons:
+            track.write(earcon("end", rate))
+    return track.seconds
