@@ -148,7 +148,9 @@ class PocketSphinxRecognizer:
         self._decoder.start_utt()
         self._decoder.process_raw(pcm, False, True)
         self._decoder.end_utt()
-        return [(s.word, s.start_frame, s.end_frame, s.ascore) for s in self._decoder.seg()]
+        # seg() is None when the search found no path at all (e.g. a long echo of speech).
+        segments = self._decoder.seg() or []
+        return [(s.word, s.start_frame, s.end_frame, s.ascore) for s in segments]
 
     def score(self, audio: np.ndarray) -> SphinxScores:
         """Both decodings of one utterance (16 kHz float32) reduced to the decision features."""
