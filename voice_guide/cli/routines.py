@@ -1,0 +1,249 @@
+"""`voice-guide check | preview | new | schema | list`: writing and inspecting routines."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from voice_guide import paths
+from voice_guide.cli import cli
+from voice_guide.routine.durations import format_duration
+from voice_guide.routine.lint import lint
+from voice_guide.routine.loader import (
+    NAME_PATTERN,
+    LoadedRoutine,
+    RoutineError,
+    available_routines,
+    read_routine,
+)
+from voice_guide.routine.model import Routine, Step
+from voice_guide.routine.timeline import WAIT_ESTIMATE, build_timeline
+
+SCHEMA_FILE = "routine.schema.json"
+"""Written next to routines made by `new`, named by their yaml-language-server line."""
+SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_ID = "urn:voice-guide:routine"
+
+
+def _read_or_exit(path_or_name: str) -> LoadedRoutine:
+    """A routine by name or path; its problems on stderr, one per line, then exit 1."""
+    try:
+        return read_routine(path_or_name)
+    except RoutineError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+def check(files: tuple[str, ...], strict: bool) -> None:
+    """Validate and lint routine FILES (paths or routine names).
+
+    Prints each problem as path:line:column, or 'ok' for a clean file. Exit code 1 when
+    a file has errors (or, with --strict, warnings).
+    """
+    failed = False
+    for name in files:
+        try:
+            loaded = read_routine(name)
+        except RoutineError as error:
+            for problem in error.problems:
+                click.echo(str(problem))
+            failed = True
+            continue
+        warnings = lint(loaded)
+        for problem in warnings:
+            click.echo(str(problem))
+        if not warnings:
+            click.echo(f"{loaded.source}: ok")
+        failed = failed or (strict and bool(warnings))
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.argument("routine")
+def preview(routine: str) -> None:
+    """Show the timeline of ROUTINE (a name or a file): sections, steps, start times,
+    durations, pressure and cues, and the total, as it runs when nobody speaks."""
+    loaded = _read_or_exit(routine)
+    for line in preview_lines(loaded.routine):
+        click.echo(line)
+
+
+def preview_lines(routine: Routine) -> list[str]:
+    """The preview table, line by line."""
+    timeline = build_timeline(routine)
+    spans = {span.step_id: span for span in timeline.steps}
+    steps = routine.all_steps
+    sections = len(routine.sections) or 1
+    lines = [
+        f"{routine.title} — {len(steps)} steps in {sections} "
+        f"section{'s' if sections > 1 else ''}, total {format_duration(timeline.total)}",
+        "",
+        f"{'start':>6}  {'length':>7}  {'step':<26}  {'pressure':<22}  cues",
+        f"{'-' * 6}  {'-' * 7}  {'-' * 26}  {'-' * 22}  {'-' * 30}",
+    ]
+    current = None
+    for index, step in enumerate(steps):
+        section = routine.section_of(index)
+        if section and section != current:
+            lines.append(f"{'':>6}  {'':>7}  [{section}]")
+            current = section
+        span = spans.get(step.id)
+        start = _clock(span.start) if span else "-"
+        if step.duration is None:
+            length = f"~{format_duration(span.duration)}" if span else "wait"
+        else:
+            length = format_duration(step.duration)
+        cues = [
+            f"{format_duration(cue.at.offset(step.duration or 0))} {_short(cue.say, 44)}"
+            for cue in sorted(step.cues, key=lambda c: c.at.offset(step.duration or 0))
+        ]
+        notes = [] if span else [_why_left_out(routine, step)]
+        if step.duration is None:
+            notes.append("waits for next")
+        rows = cues + notes or [""]
+        pressure = _pressure(routine, step)
+        lines.append(
+            f"{start:>6}  {length:>7}  {_short(step.name, 26):<26}  {pressure:<22}  {rows[0]}"
+        )
+        lines += [f"{'':>6}  {'':>7}  {'':<26}  {'':<22}  {row}" for row in rows[1:]]
+    lines += [
+        "",
+        f"Total: {format_duration(timeline.total)} if nobody speaks ('wait for next' "
+        f"steps counted as their speech plus {WAIT_ESTIMATE:g}s).",
+    ]
+    return [line.rstrip() for line in lines]
+
+
+def _clock(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _short(text: str, width: int) -> str:
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder="…")
+
+
+def _pressure(routine: Routine, step: Step) -> str:
+    scale = routine.pressure
+    if scale is None or step.pressure is None:
+        return "-"
+    low = step.pressure.min or 1
+    high = step.pressure.max or scale.top
+    limits = f"{scale.name(low)}–{scale.name(high)}" if low != high else scale.name(low)
+    start = step.pressure.start
+    return f"{scale.name(start)} ({limits})" if start else limits
+
+
+def _why_left_out(routine: Routine, step: Step) -> str:
+    if step.offer and step.offer.min_pressure and routine.pressure:
+        level = routine.pressure.name(step.offer.min_pressure)
+        return f"offered only at {level} pressure or more (left out when nobody asks)"
+    return "left out when nobody speaks"
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write it (default: the user routines folder).",
+)
+def new(name: str, folder: Path | None) -> None:
+    """Write a commented starter routine NAME.yaml that passes `check`."""
+    if not NAME_PATTERN.match(name):
+        click.echo(
+            f"{name!r} is not a routine name — use lower-case letters, digits, '-' and '_', "
+            "e.g. 'evening-back'",
+            err=True,
+        )
+        sys.exit(1)
+    folder = folder or paths.routines_dir()
+    target = folder / f"{name}.yaml"
+    if target.exists():
+        click.echo(f"{target}: already exists — choose another name or remove it", err=True)
+        sys.exit(1)
+    title = name.replace("-", " ").replace("_", " ").capitalize()
+    text = starter_text().replace("\ntitle: My routine\n", f"\ntitle: {json.dumps(title)}\n")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with target.open("x", encoding="utf-8") as handle:  # "x": never overwrite
+            handle.write(text)
+        (folder / SCHEMA_FILE).write_text(schema_text() + "\n", encoding="utf-8")
+    except OSError as error:
+        click.echo(f"{target}: cannot write ({error.strerror}) — choose another --dir", err=True)
+        sys.exit(1)
+    click.echo(f"Wrote {target}")
+    click.echo(f"Next: edit it, then `voice-guide check {target}` and `voice-guide preview {name}`")
+
+
+def starter_text() -> str:
+    """The commented starter routine written by `new`."""
+    return resources.files("voice_guide.routine").joinpath("starter.yaml").read_text("utf-8")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the routine JSON Schema (for editors: yaml-language-server)."""
+    click.echo(schema_text())
+
+
+def routine_schema() -> dict[str, Any]:
+    """The JSON Schema of a routine file, with $schema, $id and a title."""
+    body = Routine.model_json_schema()
+    body.pop("title", None)
+    return {
+        "$schema": SCHEMA_DRAFT,
+        "$id": SCHEMA_ID,
+        "title": "voice-guide routine",
+        **body,
+    }
+
+
+def schema_text() -> str:
+    """The schema as indented JSON."""
+    return json.dumps(routine_schema(), indent=2, ensure_ascii=False)
+
+
+@cli.command(name="list")
+def list_routines() -> None:
+    """List built-in and user routines, with their titles and total durations."""
+    infos = available_routines()
+    user_names = {info.name for info in infos if not info.builtin}
+    rows = []
+    for info in infos:
+        where = "built-in" if info.builtin else "user"
+        if info.builtin and info.name in user_names:
+            where = "built-in (hidden by user)"
+        try:
+            routine = read_routine(Path(info.path)).routine
+        except RoutineError as error:
+            rows.append(
+                (
+                    info.name,
+                    where,
+                    f"({len(error.problems)} problems: voice-guide check {info.path})",
+                    "",
+                )
+            )
+            continue
+        total = format_duration(build_timeline(routine).total)
+        rows.append((info.name, where, routine.title, total))
+    name_width = max(len(row[0]) for row in rows)
+    where_width = max(len(row[1]) for row in rows)
+    for name, where, title, total in rows:
+        click.echo(f"{name:<{name_width}}  {where:<{where_width}}  {total:>7}  {title}")
+    click.echo(
+        f"\nUser routines folder: {paths.routines_dir()} "
+        f"(set {paths.ENV_VAR} to move it; `voice-guide new NAME` starts one)"
+    )
