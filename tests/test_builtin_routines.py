@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+import voice_guide.cli.routines  # noqa: F401  (registers check and preview)
+from voice_guide.cli import cli
 from voice_guide.commands import Command, phrase_table
 from voice_guide.effects import Say
-from voice_guide.routine.loader import builtin_names, load_routine
+from voice_guide.routine.lint import lint
+from voice_guide.routine.loader import builtin_names, load_routine, read_routine
 from voice_guide.routine.model import Routine, Step
 from voice_guide.routine.speech_time import estimate_speech_seconds
 from voice_guide.routine.timeline import build_timeline
@@ -72,6 +76,26 @@ def test_plain_safe_load_gives_the_same_routine(name: str) -> None:
     # Nothing in the built-ins depends on the loader keeping yes/no/on/off as text.
     text = resources.files("voice_guide.routine").joinpath(f"builtin/{name}.yaml").read_text()
     assert Routine.model_validate(yaml.safe_load(text)) == load(name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lint_finds_nothing(name: str) -> None:
+    assert [str(problem) for problem in lint(read_routine(name))] == []
+
+
+def test_voice_guide_check_passes_with_no_warning() -> None:
+    result = CliRunner().invoke(cli, ["check", "--strict", *NAMES])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+    assert result.output.count(": ok") == len(NAMES)
+
+
+def test_preview_shows_a_total_between_15_and_40_minutes() -> None:
+    result = CliRunner().invoke(cli, ["preview", "back-massage"])
+    assert result.exit_code == 0, result.output
+    match = re.search(r"^Total: (\d+)m", result.output, re.MULTILINE)
+    assert match, result.output
+    assert 15 <= int(match.group(1)) < 40
 
 
 @pytest.mark.parametrize("name", NAMES)
