@@ -191,11 +191,20 @@ class MicrophoneSource:
         """End `chunks()` (thread-safe)."""
         self._queue.put(None)
 
-    def chunks(self) -> Iterator[np.ndarray]:
-        """16 kHz float32 chunks as they arrive, resampled on this (consumer) thread."""
+    def chunks(self, timeout: float | None = None) -> Iterator[np.ndarray]:
+        """16 kHz float32 chunks as they arrive, resampled on this (consumer) thread.
+
+        With `timeout`, raises DeviceError when no audio arrives for that many seconds
+        (a device that vanished stops calling back rather than failing)."""
         import soxr
 
         resampler = soxr.ResampleStream(self.rate, SAMPLE_RATE, 1, dtype="float32")
-        while (data := self._queue.get()) is not None:
+        while (data := self._next(timeout)) is not None:
             samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
             yield resampler.resample_chunk(samples)
+
+    def _next(self, timeout: float | None) -> bytes | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            raise DeviceError(f"the microphone sent no audio for {timeout:g} s") from None
