@@ -130,6 +130,8 @@ def render(
     from voice_guide.speech_out.track import render_track
 
     model = load_or_exit(routine)
+    if rate is not None:  # the timeline's speech estimates must use the rate we render at
+        model = model.model_copy(update={"voice": model.voice.model_copy(update={"rate": rate})})
     routine_voice = VoiceSettings().overridden(
         model.voice.name, model.voice.rate, model.voice.volume
     )
@@ -138,11 +140,14 @@ def render(
     cache = RenderCache(renderer, sample_rate)
     started = time.monotonic()
     try:
-        with click.progressbar(
-            length=len(timeline.entries), label=f"Rendering {model.title}", file=sys.stderr
-        ) as bar:
+        with (
+            open(output, "wb") as file,
+            click.progressbar(
+                length=len(timeline.entries), label=f"Rendering {model.title}", file=sys.stderr
+            ) as bar,
+        ):
             seconds = render_track(
-                timeline, cache, output, earcons=not no_earcons, bed=bed, progress=bar.update
+                timeline, cache, file, earcons=not no_earcons, bed=bed, progress=bar.update
             )
     except BaseException as exc:
         with contextlib.suppress(OSError):

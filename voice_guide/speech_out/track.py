@@ -11,7 +11,7 @@ from __future__ import annotations
 import wave
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final, Literal
+from typing import BinaryIO, Final, Literal
 
 import numpy as np
 
@@ -77,20 +77,21 @@ class _TrackWriter:
 def render_track(
     timeline: Timeline,
     cache: RenderCache,
-    path: str | Path,
+    target: str | Path | BinaryIO,
     earcons: bool = True,
     bed: Bed = "none",
     progress: Callable[[int], None] | None = None,
 ) -> float:
-    """Write the session of `timeline` to the WAV `path` at `cache.sample_rate`; returns
-    its length in seconds. `progress(n)` is called after each of the n entries written.
-    Raises RenderError when an utterance cannot be rendered (a file needs every line)."""
+    """Write the session of `timeline` as a WAV to `target` (a path or a binary file) at
+    `cache.sample_rate`; returns its length in seconds. `progress(1)` is called after each
+    entry. Raises RenderError when an utterance cannot be rendered (a track needs them all).
+    """
     if bed not in BEDS:
         raise ValueError(f"unknown bed {bed!r}; choose from {', '.join(BEDS)}")
     rate = cache.sample_rate
     for entry in timeline.entries:
         cache.prerender(entry.text)  # the worker renders ahead while we write
-    with wave.open(str(path), "wb") as file:
+    with wave.open(str(target) if isinstance(target, Path) else target, "wb") as file:
         file.setnchannels(1)
         file.setsampwidth(2)
         file.setframerate(rate)
