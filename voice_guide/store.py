@@ -1,0 +1,501 @@
+"""SQLite persistence: the latest checkpoint of each session (for `run --resume`), the
+history of past sessions, and recipient profiles, in one file in the user data directory.
+
+One connection per Store in autocommit mode, with explicit transactions where a write
+reads first. The journal is a WAL with synchronous=NORMAL: a committed checkpoint survives
+a killed process (it is in the WAL before the commit returns) without an fsync per event,
+and readers (`voice-guide history`) never block the running session.
+
+Only the latest state of a session is kept (one row, updated in place), so the file does
+not grow with the length of a session; the event-by-event record is the JSONL transcript.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from voice_guide import paths
+
+__all__ = [
+    "ENDINGS",
+    "DatabaseLocked",
+    "Profile",
+    "ResumePoint",
+    "SessionRecord",
+    "Store",
+    "StoreError",
+    "normalize_name",
+]
+
+log = logging.getLogger(__name__)
+
+ENDINGS: Final = ("completed", "ended early", "interrupted")
+"""How a session can end (`finish(summary["ended"])`); only "interrupted" can be resumed."""
+
+_SQLITE_HEADER: Final = b"SQLite format 3\x00"
+
+# Migration N (1-based) brings the schema from version N-1 to N. Append, never edit.
+_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            routine TEXT NOT NULL,
+            routine_title TEXT NOT NULL,
+            recipient TEXT,                       -- as typed (trimmed); NULL: nobody named
+            recipient_key TEXT,                   -- casefolded, for matching
+            started_at REAL NOT NULL,             -- unix time
+            updated_at REAL NOT NULL,             -- unix time of the last write
+            session_time REAL NOT NULL DEFAULT 0, -- session seconds at the last checkpoint
+            state TEXT,                           -- JSON of the latest checkpoint
+            ended TEXT,                           -- NULL while running (or killed), else ENDINGS
+            duration REAL,                        -- the rest: from the summary given to finish()
+            steps_done INTEGER,
+            steps_total INTEGER,
+            pressure TEXT                         -- JSON {area: level}
+        )""",
+        "CREATE INDEX sessions_by_start ON sessions (started_at)",
+        """CREATE TABLE profiles (
+            key TEXT PRIMARY KEY,                 -- casefolded name
+            name TEXT NOT NULL,                   -- as typed (trimmed)
+            avoid TEXT NOT NULL,                  -- JSON [area, ...]
+            pressure TEXT NOT NULL,               -- JSON {area: level}
+            updated REAL NOT NULL
+        )""",
+    ),
+)
+SCHEMA_VERSION: Final = len(_MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The session database cannot be used; the message says why and what to do."""
+
+
+class DatabaseLocked(StoreError):
+    """Another process holds the write lock longer than the busy timeout."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"The session database {path} is locked by another program (is another "
+            "voice-guide session running?); close it and try again."
+        )
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where an interrupted session stopped: enough for `run --resume` to continue it."""
+
+    session_id: int
+    routine: str
+    routine_title: str
+    recipient: str | None
+    state: dict[str, Any]
+    """The dict last given to `checkpoint` (the state machine's `to_dict()`)."""
+    session_time: float
+    """Session seconds at that checkpoint."""
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One past (or still unfinished) session, as `voice-guide history` shows it."""
+
+    session_id: int
+    routine: str
+    routine_title: str
+    recipient: str | None
+    started: float
+    """Unix time."""
+    duration: float
+    """Seconds of session time; for a session that never finished, up to its last checkpoint."""
+    steps_done: int | None
+    """None when the session never finished (killed before it could say)."""
+    steps_total: int | None
+    pressure_by_area: dict[str, int]
+    status: str
+    """One of ENDINGS; a session that never finished counts as "interrupted"."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a recipient prefers: areas to leave out and a pressure level per area."""
+
+    name: str
+    avoid: frozenset[str] = frozenset()
+    pressure: dict[str, int] = field(default_factory=dict)
+    updated: float | None = None
+    """Unix time of the last save; None for a profile that was never saved."""
+
+
+def normalize_name(name: str) -> str:
+    """A recipient name or area trimmed, inner whitespace collapsed; ValueError if empty."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise ValueError("A recipient name or area cannot be empty.")
+    return cleaned
+
+
+def _key(name: str) -> str:
+    # Names are matched case-insensitively: "anna", " Anna " and "ANNA" are one person.
+    return normalize_name(name).casefold()
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone():
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _is_locked(error: sqlite3.Error) -> bool:
+    # Message test rather than sqlite_errorcode, which needs Python 3.11.
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
+class Store:
+    """The session database. Safe to share between threads (one lock around the connection)."""
+
+    def __init__(self, path: Path | None = None, *, timeout: float = 5.0) -> None:
+        """Open (or create) the database at `path` (default: paths.database_path()).
+
+        `timeout` is how long (s) a write waits for another process's lock before
+        DatabaseLocked. A damaged file is moved aside and a fresh one started; `notice`
+        then holds the one-sentence message (also logged as a warning), else None.
+        """
+        self.path = Path(path) if path is not None else paths.database_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"Cannot create the folder {self.path.parent} for the session database "
+                f"({error.strerror}); set VOICE_GUIDE_HOME to a writable folder."
+            ) from None
+        self._lock = threading.Lock()
+        self._conn, self.notice = _open(self.path, timeout)
+        try:
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (the WAL is folded into the main file). Idempotent."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _guard(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock, with SQLite errors turned into StoreErrors."""
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as error:
+                if _is_locked(error):
+                    raise DatabaseLocked(self.path) from None
+                raise StoreError(
+                    f"The session database {self.path} failed ({error}); if this repeats, "
+                    "move the file away and voice-guide will start a fresh one."
+                ) from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write. BEGIN IMMEDIATE takes the write lock up front, so a concurrent
+        writer makes us wait (busy timeout) before we read, never fail half-way."""
+        with self._guard() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._guard() as conn:
+            if _schema_version(conn) == SCHEMA_VERSION:
+                return  # the common case needs no write lock
+        with self._transaction() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            version = _schema_version(conn)  # again: another process may have migrated
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"The session database {self.path} was written by a newer voice-guide "
+                    f"(schema {version}, this one knows {SCHEMA_VERSION}); upgrade voice-guide."
+                )
+            for statements in _MIGRATIONS[version:]:
+                for statement in statements:
+                    conn.execute(statement)
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+
+    # -- sessions ----------------------------------------------------------------------
+
+    def start_session(
+        self, routine: str, routine_title: str, recipient: str | None, started_at: float
+    ) -> int:
+        """Record a new session (not yet checkpointed); returns its id."""
+        name = normalize_name(recipient) if recipient and recipient.strip() else None
+        with self._guard() as conn:
+            cursor = conn.execute(
+                "INSERT INTO sessions (routine, routine_title, recipient, recipient_key,"
+                " started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (routine, routine_title, name, name and name.casefold(), started_at, time.time()),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def checkpoint(self, session_id: int, state: Mapping[str, Any], session_time: float) -> None:
+        """Replace the session's saved state with `state` (one atomic UPDATE).
+
+        Called at every event, so it is one statement and no fsync. Checkpointing an
+        "interrupted" session (a resumed one) marks it running again.
+        """
+        data = json.dumps(state, separators=(",", ":"))
+        with self._guard() as conn:
+            cursor = conn.execute(
+                "UPDATE sessions SET state = ?, session_time = ?, updated_at = ?, ended = NULL"
+                " WHERE id = ? AND (ended IS NULL OR ended = 'interrupted')",
+                (data, session_time, time.time(), session_id),
+            )
+        if cursor.rowcount != 1:
+            raise StoreError(f"Session {session_id} does not exist or has already ended.")
+
+    def finish(self, session_id: int, summary: Mapping[str, Any]) -> None:
+        """Record how the session ended.
+
+        `summary`: duration (s), steps_done, steps_total, pressure_by_area {area: level},
+        ended (one of ENDINGS). An "interrupted" session stays resumable.
+        """
+        ended = summary["ended"]
+        if ended not in ENDINGS:
+            raise ValueError(f"ended must be one of {', '.join(ENDINGS)}, not {ended!r}")
+        pressure = json.dumps(dict(summary.get("pressure_by_area") or {}))
+        with self._guard() as conn:
+            cursor = conn.execute(
+                "UPDATE sessions SET ended = ?, duration = ?, steps_done = ?, steps_total = ?,"
+                " pressure = ?, updated_at = ? WHERE id = ?",
+                (
+                    ended,
+                    float(summary["duration"]),
+                    int(summary["steps_done"]),
+                    int(summary["steps_total"]),
+                    pressure,
+                    time.time(),
+                    session_id,
+                ),
+            )
+        if cursor.rowcount != 1:
+            raise StoreError(f"Session {session_id} does not exist.")
+
+    def unfinished(
+        self, routine: str | None = None, recipient: str | None = None
+    ) -> ResumePoint | None:
+        """The session `run --resume` should continue, or None.
+
+        That is the most recently started checkpointed session (of this routine and
+        recipient, when given) if it did not complete or end early: a session started and
+        completed after an interrupted one supersedes it.
+        """
+        where, params = ["state IS NOT NULL"], []
+        if routine is not None:
+            where.append("routine = ?")
+            params.append(routine)
+        if recipient is not None:
+            where.append("recipient_key = ?")
+            params.append(_key(recipient))
+        with self._guard() as conn:
+            row = conn.execute(
+                "SELECT id, routine, routine_title, recipient, state, session_time, ended"
+                f" FROM sessions WHERE {' AND '.join(where)}"
+                " ORDER BY started_at DESC, id DESC LIMIT 1",
+                params,
+            ).fetchone()
+        if row is None or row[6] not in (None, "interrupted"):
+            return None
+        return ResumePoint(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+
+    def history(self, recipient: str | None = None, limit: int = 50) -> list[SessionRecord]:
+        """Past sessions, newest first (optionally only those with `recipient`)."""
+        where, params = "", []
+        if recipient is not None:
+            where, params = "WHERE recipient_key = ?", [_key(recipient)]
+        with self._guard() as conn:
+            rows = conn.execute(
+                "SELECT id, routine, routine_title, recipient, started_at, session_time, ended,"
+                f" duration, steps_done, steps_total, pressure FROM sessions {where}"
+                " ORDER BY started_at DESC, id DESC LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+        records = []
+        for sid, routine, title, who, started, session_time, ended, *summary in rows:
+            duration, steps_done, steps_total, pressure = summary
+            if ended is None:  # running, or killed before finish(): only the checkpoint is known
+                duration, steps_done, steps_total, pressure = session_time, None, None, None
+            records.append(
+                SessionRecord(
+                    session_id=sid,
+                    routine=routine,
+                    routine_title=title,
+                    recipient=who,
+                    started=started,
+                    duration=duration,
+                    steps_done=steps_done,
+                    steps_total=steps_total,
+                    pressure_by_area=json.loads(pressure) if pressure else {},
+                    status=ended or "interrupted",
+                )
+            )
+        return records
+
+    # -- recipient profiles ------------------------------------------------------------
+
+    def profile(self, name: str) -> Profile:
+        """The recipient's profile; an empty one (updated=None) for an unknown name."""
+        with self._guard() as conn:
+            return self._read_profile(conn, name)
+
+    def save_profile(self, profile: Profile) -> Profile:
+        """Store `profile` (replacing any with the same name, any case); returns it as saved."""
+        with self._transaction() as conn:
+            return self._write_profile(conn, profile)
+
+    def remember_pressure(self, name: str, area: str, level: int) -> Profile:
+        """Set the recipient's preferred pressure for one area (creating the profile)."""
+        with self._transaction() as conn:
+            current = self._read_profile(conn, name)
+            pressure = {**current.pressure, normalize_name(area): int(level)}
+            return self._write_profile(conn, Profile(current.name, current.avoid, pressure))
+
+    @staticmethod
+    def _read_profile(conn: sqlite3.Connection, name: str) -> Profile:
+        row = conn.execute(
+            "SELECT name, avoid, pressure, updated FROM profiles WHERE key = ?", (_key(name),)
+        ).fetchone()
+        if row is None:
+            return Profile(normalize_name(name))
+        return Profile(row[0], frozenset(json.loads(row[1])), json.loads(row[2]), row[3])
+
+    @staticmethod
+    def _write_profile(conn: sqlite3.Connection, profile: Profile) -> Profile:
+        saved = Profile(
+            normalize_name(profile.name),
+            frozenset(normalize_name(area) for area in profile.avoid),
+            {normalize_name(area): int(level) for area, level in profile.pressure.items()},
+            time.time(),
+        )
+        conn.execute(
+            "INSERT INTO profiles (key, name, avoid, pressure, updated) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET name = excluded.name, avoid = excluded.avoid,"
+            " pressure = excluded.pressure, updated = excluded.updated",
+            (
+                saved.name.casefold(),
+                saved.name,
+                json.dumps(sorted(saved.avoid)),
+                json.dumps(saved.pressure),
+                saved.updated,
+            ),
+        )
+        return saved
+
+
+# -- opening, with damaged files moved aside ------------------------------------------
+
+
+def _open(path: Path, timeout: float) -> tuple[sqlite3.Connection, str | None]:
+    """Connect to `path`, first moving a damaged file aside. Returns (connection, notice)."""
+    notice = None
+    conn, problem = _connect_checked(path, timeout)
+    if conn is None:
+        aside = _move_aside(path)
+        notice = (
+            f"The session database {path} was damaged ({problem}), so it was moved to "
+            f"{aside} and a fresh one was started."
+        )
+        log.warning(notice)
+        conn = _connect(path, timeout)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        # Keep the WAL from staying large after a long session's checkpoints are folded in.
+        conn.execute("PRAGMA journal_size_limit = 1048576")
+    except sqlite3.OperationalError as error:
+        conn.close()
+        if _is_locked(error):
+            raise DatabaseLocked(path) from None
+        raise StoreError(f"The session database {path} cannot be opened ({error}).") from None
+    return conn, notice
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    try:
+        # isolation_level=None: autocommit; transactions are explicit (Store._transaction).
+        return sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as error:
+        raise StoreError(f"The session database {path} cannot be opened ({error}).") from None
+
+
+def _connect_checked(path: Path, timeout: float) -> tuple[sqlite3.Connection | None, str | None]:
+    """(connection, None) for a usable (or new) database, (None, why) for a damaged one."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        head = b""
+    except OSError as error:
+        raise StoreError(
+            f"The session database {path} cannot be read ({error.strerror})."
+        ) from None
+    if head and head != _SQLITE_HEADER:
+        return None, "it is not an SQLite file"
+    conn = _connect(path, timeout)
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        if _is_locked(error):  # busy is not damage: never move a healthy file aside
+            raise DatabaseLocked(path) from None
+        return None, str(error)
+    if rows != [("ok",)]:
+        conn.close()
+        return None, "; ".join(str(row[0]) for row in rows[:3])
+    return conn, None
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename the damaged file (and its -wal/-shm, which belong to it) to
+    `<name>.corrupt-<timestamp>`; never deletes anything."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    counter = 1
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+        counter += 1
+    try:
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            sidecar = path.with_name(path.name + suffix)
+            if sidecar.exists():
+                sidecar.rename(aside.with_name(aside.name + suffix))
+    except OSError as error:
+        raise StoreError(
+            f"The session database {path} is damaged and cannot be moved aside "
+            f"({error.strerror}); move it away by hand and start again."
+        ) from None
+    return aside
