@@ -16,7 +16,7 @@ def cli() -> None:
 
 def _register() -> None:
     # Imported here, not at module top, so each command module can import `cli` itself.
-    from voice_guide.cli import models, routines, session, speech_in, speech_out  # noqa: F401
+    from voice_guide.cli import models, routines, session, speech_in, speech_out, store  # noqa: F401
 
 
 def main() -> None:

@@ -1,0 +1,151 @@
+"""`voice-guide history` and `voice-guide profile`: what the session database remembers."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, replace
+from datetime import datetime, timezone
+
+import click
+
+from voice_guide.cli import cli
+from voice_guide.store import Profile, SessionRecord, Store, StoreError, normalize_name
+
+
+@contextmanager
+def _store() -> Iterator[Store]:
+    """The user's database; its errors become one clear line instead of a traceback."""
+    try:
+        with Store() as store:
+            yield store
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _levels(pressure: dict[str, int]) -> str:
+    return ", ".join(f"{area} {level}" for area, level in sorted(pressure.items()))
+
+
+def _table(records: list[SessionRecord]) -> str:
+    header = ("started", "routine", "recipient", "duration", "steps", "pressure", "status")
+    rows = [
+        (
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)),
+            r.routine_title,
+            r.recipient or "-",
+            _clock(r.duration),
+            "?" if r.steps_done is None else f"{r.steps_done}/{r.steps_total}",
+            _levels(r.pressure_by_area) or "-",
+            r.status,
+        )
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+
+
+@cli.command()
+@click.option("--recipient", metavar="NAME", help="Only the sessions given to this person.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+def history(recipient: str | None, limit: int, as_json: bool) -> None:
+    """List past sessions, newest first: routine, recipient, duration, steps, pressure."""
+    with _store() as store:
+        records = store.history(recipient, limit=limit)
+    if as_json:
+        items = [
+            {
+                **asdict(r),
+                "started": datetime.fromtimestamp(r.started, timezone.utc).isoformat(
+                    timespec="seconds"
+                ),
+            }
+            for r in records
+        ]
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+    elif records:
+        click.echo(_table(records))
+    else:
+        click.echo(f"No sessions{' with ' + recipient if recipient else ''} yet.")
+
+
+def _parse_pressure(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, int]:
+    levels = {}
+    for value in values:
+        area, sep, level = value.rpartition("=")
+        if not sep or not area.strip() or not level.strip().lstrip("-").isdigit():
+            raise click.BadParameter(
+                f"{value!r} is not AREA=LEVEL; write it like shoulders=2.",
+            )
+        levels[normalize_name(area)] = int(level)
+    return levels
+
+
+def _areas(values: tuple[str, ...], option: str) -> set[str]:
+    if not all(value.strip() for value in values):
+        raise click.BadParameter("an area cannot be empty.", param_hint=option)
+    return {normalize_name(value) for value in values}
+
+
+def _describe(profile: Profile) -> str:
+    lines = [profile.name]
+    lines.append(f"  avoid:    {', '.join(sorted(profile.avoid)) or '-'}")
+    lines.append(f"  pressure: {_levels(profile.pressure) or '-'}")
+    if profile.updated is not None:
+        updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(profile.updated))
+        lines.append(f"  updated:  {updated}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--avoid", multiple=True, metavar="AREA", help="Leave this area out (repeatable).")
+@click.option("--allow", multiple=True, metavar="AREA", help="Stop avoiding an area (repeatable).")
+@click.option(
+    "--pressure",
+    multiple=True,
+    metavar="AREA=LEVEL",
+    callback=_parse_pressure,
+    help="Preferred pressure level for an area, e.g. shoulders=2 (repeatable).",
+)
+@click.option("--show", is_flag=True, help="Print the profile (the default when nothing changes).")
+def profile(
+    name: str, avoid: tuple[str, ...], allow: tuple[str, ...], pressure: dict[str, int], show: bool
+) -> None:
+    """Show or change what NAME prefers: areas to avoid and pressure per area."""
+    if not name.strip():
+        raise click.BadParameter("give the recipient's name.", param_hint="NAME")
+    changed = bool(avoid or allow or pressure)
+    with _store() as store:
+        current = store.profile(name)
+        if changed:
+            allowed, avoided = _areas(allow, "--allow"), _areas(avoid, "--avoid")
+            current = store.save_profile(
+                replace(
+                    current,
+                    avoid=frozenset((current.avoid | avoided) - allowed),
+                    pressure={**current.pressure, **pressure},
+                )
+            )
+            click.echo(f"Saved the profile of {current.name}.")
+    if current.updated is None:
+        click.echo(
+            f"No profile for {current.name} yet; "
+            "add one with --avoid AREA or --pressure AREA=LEVEL."
+        )
+    elif show or not changed:
+        click.echo(_describe(current))
