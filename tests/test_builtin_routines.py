@@ -187,6 +187,18 @@ def test_deep_tissue_is_asked_at_firm_pressure_and_done_on_yes() -> None:
     assert sum(estimate_speech_seconds(text) for text in said) + MARGIN <= first_cue
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_techniques_do_not_repeat_the_level_name(name: str) -> None:
+    # On lighter or stronger the guide says the level's name first ("Firm. <technique>").
+    routine = load(name)
+    assert routine.pressure is not None
+    for step in routine.all_steps:
+        for level, text in step.techniques.items():
+            assert not words_of(text).startswith(f" {routine.pressure.name(level)}"), text
+    for level in routine.pressure.levels.values():
+        assert not words_of(level.technique or "").startswith(f" {level.name}"), level
+
+
 def test_only_deep_tissue_is_offered_and_never_without_asking() -> None:
     steps = load("back-massage").all_steps
     assert [step.id for step in steps if step.offer] == ["knots"]
