@@ -439,13 +439,15 @@ class _Builder:
                     key_node, "a key must be a plain word — remove the brackets or '?' before it"
                 )
             key = self._scalar(key_node)
-            if key in first_line and id(key_node) in explicit:
-                raise _Stop.at(
-                    key_node,
-                    f"key {key!r} appears twice in this mapping (first on line "
-                    f"{first_line[key]}) — keep only one",
-                )
-            first_line[key] = key_node.start_mark.line + 1
+            if id(key_node) in explicit:
+                # Merged keys ('<<') may be overridden; keys written here may not repeat.
+                if key in first_line:
+                    raise _Stop.at(
+                        key_node,
+                        f"key {key!r} appears twice in this mapping (first on line "
+                        f"{first_line[key]}) — keep only one",
+                    )
+                first_line[key] = key_node.start_mark.line + 1
             sub = (*path, str(key))
             self.marks.keys[sub] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = self._child(value_node, sub)
@@ -519,7 +521,7 @@ _YAML_FIXES = (
     ),
     ("found unexpected end of stream", "the file ends inside quotes or brackets — close them"),
     (
-        "found unknown escape character",
+        "escape",
         "a backslash starts an unknown escape — write '\\\\' for a backslash, or use single quotes",
     ),
     ("found character '@'", "'@' and '`' cannot start a value — put the text in quotes"),

@@ -275,13 +275,16 @@ class Step(_Strict):
                 "timed cues need a step duration, but this step waits for next — "
                 "give the step a duration like '2m', or remove the cues",
                 "cues",
+                "[key]",
             )
         for number, cue in enumerate(self.cues):
             offset = cue.at.offset(self.duration or 0)
             if not 0 <= offset < (self.duration or 0):
+                where = "before the step starts" if offset < 0 else "after the step ends"
+                fix = "use a shorter time" if offset < 0 else "move it earlier"
                 raise LocatedValueError(
-                    f"cue at {offset:g}s is outside the step ({self.duration:g}s long) — "
-                    "move it earlier or make the step longer",
+                    f"cue at {offset:g}s comes {where} (the step is {self.duration:g}s long) — "
+                    f"{fix} or make the step longer",
                     "cues",
                     number,
                     "at",
