@@ -124,6 +124,7 @@ BAD = [
         "unknown key 'durration' — did you mean 'duration'?",
     ),
     Bad("unknown-key-no-match", VALID + "colour: red\n", 6, 1, "allowed here: title"),
+    Bad("number-as-key", VALID + "voice: {2: 3}\n", 6, 9, "unknown key '2' — remove it"),
     Bad(
         "unknown-cue-key",
         "title: x\nsteps:\n  - id: a\n    say: Hi.\n    duration: 1m\n"
@@ -425,6 +426,8 @@ def test_a_name_is_looked_up_only_in_the_routines_folder(home: Path, monkeypatch
 def test_unknown_name_suggests_the_closest(home: Path) -> None:
     with pytest.raises(RoutineError, match="did you mean 'back-massage'"):
         load_routine("back-masage")
+    with pytest.raises(RoutineError, match=r"give the name without '\.yaml'"):
+        load_routine("back-massage.yaml")
 
 
 def test_a_user_routine_hides_the_builtin_of_the_same_name(home: Path) -> None:

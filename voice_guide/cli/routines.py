@@ -20,6 +20,7 @@ from voice_guide.routine.loader import (
     LoadedRoutine,
     RoutineError,
     available_routines,
+    builtin_names,
     read_routine,
 )
 from voice_guide.routine.model import Routine, Step
@@ -184,6 +185,8 @@ def new(name: str, folder: Path | None) -> None:
         click.echo(f"{target}: cannot write ({error.strerror}) — choose another --dir", err=True)
         sys.exit(1)
     click.echo(f"Wrote {target}")
+    if name in builtin_names() and folder == paths.routines_dir():
+        click.echo(f"It hides the built-in routine {name!r} (remove the file to get it back).")
     click.echo(f"Next: edit it, then `voice-guide check {target}` and `voice-guide preview {name}`")
 
 

@@ -201,7 +201,10 @@ def _speech_fit(routine: Routine) -> Iterator[tuple[Loc, str, None]]:
         cues = sorted(
             ((cue.at.offset(step.duration), n, cue.say) for n, cue in enumerate(step.cues)),
         )
-        opening = sum(estimate_speech_seconds(text, rate) for text in _opening(routine, step))
+        texts = _opening(routine, step)
+        if len(loc) == 4 and loc[3] == 0:  # the first step of a section: its title first
+            texts.insert(0, routine.sections[int(loc[1])].title)
+        opening = sum(estimate_speech_seconds(text, rate) for text in texts)
         limit = cues[0][0] if cues else step.duration
         if opening > limit:
             until = f"the first cue at {limit:g}s" if cues else f"the step ({limit:g}s)"

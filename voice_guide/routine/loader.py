@@ -298,9 +298,14 @@ def _read_file(path: Path) -> LoadedRoutine:
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise RoutineError(
-            [Problem(source, None, None, "no such file — check the path (`voice-guide list`)")]
-        ) from None
+        stem = path.name.removesuffix(".yaml").removesuffix(".yml")
+        known = {info.name for info in available_routines()}
+        hint = (
+            f"to use the routine named {stem!r}, give the name without '.yaml'"
+            if stem in known and path.suffix
+            else "check the path, or give a routine name (`voice-guide list`)"
+        )
+        raise RoutineError([Problem(source, None, None, f"no such file — {hint}")]) from None
     except IsADirectoryError:
         raise RoutineError(
             [Problem(source, None, None, "this is a folder — give a routine file (.yaml)")]
@@ -565,7 +570,7 @@ def _explain_all(error: ValidationError, marks: SourceMap, source: str) -> list[
         located = item.get("ctx", {}).get("error")
         if isinstance(located, LocatedValueError):
             loc += list(located.where)
-        line, column = marks.locate(loc, key=item["type"] == "extra_forbidden")
+        line, column = marks.locate(loc, key=item["type"] in ("extra_forbidden", "invalid_key"))
         message = _sentence(item, loc)
         problems.setdefault((line, column, message), Problem(source, line, column, message))
     return [problems[key] for key in sorted(problems)]
@@ -583,8 +588,8 @@ def _sentence(item: Any, loc: list[Any]) -> str:
     if kind == "missing":
         described = _field_description(loc)
         return f"{name!r} is missing — add '{name}:'" + (f" ({described})" if described else "")
-    if kind == "extra_forbidden":
-        return _unknown_key(name, loc[:-1])
+    if kind in ("extra_forbidden", "invalid_key"):
+        return _unknown_key(str(loc[-1]), loc[:-1])
     simple = _SIMPLE.get(kind)
     if simple:
         return simple.format(name=name, got=_describe(value), **ctx)
