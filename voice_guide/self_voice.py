@@ -11,6 +11,7 @@ person talking over it, and a person asks again once the guide is quiet.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from voice_guide.commands import Command, normalize
 from voice_guide.speech_in.listener import Detection
@@ -35,10 +36,31 @@ class SelfVoiceGate:
         start = detection.start - self.offset - self.echo_tail
         end = detection.end - self.offset
         sounding = [h for h in self.playback.heard_between(start, end) if h.text]
-        phrase = f" {normalize(detection.heard)} "
         for handle in sounding:
-            if phrase in f" {normalize(handle.text)} ":
+            if sounds_like_part_of(detection.heard, handle.text):
                 return f"own voice: in {handle.text!r}"
         if sounding and detection.command not in BARGE_IN:
             return "guide speaking: only pause, ouch and next interrupt"
         return None
+
+
+SIMILAR = 0.75
+"""How alike (0..1, difflib ratio) a phrase and a stretch of the guide's words must be to
+count as the guide's own words misheard."""
+
+
+def sounds_like_part_of(phrase: str, text: str) -> bool:
+    """True when `phrase` is, or nearly is, a run of words in `text`: the same words, a word
+    inside a longer one ('pause' in 'paused', 'ow' in 'now'), or a close spelling."""
+    said = normalize(phrase).split()
+    words = normalize(text).split()
+    if not said or len(words) < len(said):
+        return False
+    target = " ".join(said)
+    for i in range(len(words) - len(said) + 1):
+        window = words[i : i + len(said)]
+        if len(said) == 1 and said[0] in window[0]:
+            return True
+        if SequenceMatcher(None, target, " ".join(window)).ratio() >= SIMILAR:
+            return True
+    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import signal
 import sys
@@ -15,6 +16,7 @@ from voice_guide.cli import cli
 from voice_guide.cli.speech_out import _voice_options
 from voice_guide.diagram import mermaid
 from voice_guide.effects import Log
+from voice_guide.live import DeviceWatch, SpeakerKeeper, microphone_blocks
 from voice_guide.room import (
     BLOCK,
     RoomError,
@@ -33,11 +35,13 @@ from voice_guide.speech_in.audio import SAMPLE_RATE
 from voice_guide.speech_in.engines import ENGINES, create_recognizer
 from voice_guide.speech_in.listener import Listener
 from voice_guide.speech_in.recognizer import RecognizerError
+from voice_guide.speech_in.sources import DeviceError, describe_devices, resolve_input_device
 from voice_guide.speech_out.cache import RenderCache
-from voice_guide.speech_out.errors import SpeechOutError
+from voice_guide.speech_out.device import OutputDevice, OutputDeviceInfo, find_output_device
+from voice_guide.speech_out.errors import OutputDeviceError, SpeechOutError
 from voice_guide.speech_out.playback import Playback
 from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
-from voice_guide.speech_out.speaker import GuideSpeaker, TextSpeaker
+from voice_guide.speech_out.speaker import GuideSpeaker, Speaker, TextSpeaker
 from voice_guide.store import ResumePoint, Store
 from voice_guide.transcript import Transcript
 
@@ -68,6 +72,10 @@ def _on_sigterm(signum: int, frame: object) -> None:
 @click.option("--avoid", multiple=True, help="A body area to leave out (repeatable).")
 @click.option("--resume", is_flag=True, help="Continue the last interrupted session.")
 @click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
+@click.option("--input-device", help="Microphone: index or part of its name (voice-guide devices).")
+@click.option("--output-device", help="Speaker: index or part of its name (voice-guide devices).")
+@_voice_options
 @click.option("--no-earcons", is_flag=True, help="No tones, only speech.")
 def run(
     routine: str,
@@ -77,18 +85,42 @@ def run(
     avoid: tuple[str, ...],
     resume: bool,
     transcript: Path | None,
+    engine: str,
+    input_device: str | None,
+    output_device: str | None,
+    voice: str | None,
+    rate: int | None,
+    volume: float | None,
     no_earcons: bool,
 ) -> None:
-    """Guide a session of ROUTINE (a built-in name, a user routine or a YAML file)."""
+    """Guide a session of ROUTINE (a built-in name, a user routine or a YAML file), speaking
+    through the speaker and listening through the microphone. Without them (or with
+    --keyboard --text) commands are typed and speech is printed."""
     model = load_or_exit(routine)
+    output = None if text else _output_or_none(output_device)
+    microphone = not keyboard and _microphone_available(input_device)
+    if not (text and keyboard) and (output is None or not microphone):
+        missing = " and ".join(
+            part
+            for part, absent in (("speaker", output is None), ("microphone", not microphone))
+            if absent
+        )
+        click.echo(
+            f"voice-guide: no usable {missing} ({_device_summary()}); running with typed "
+            "commands and printed speech (--keyboard --text).",
+            err=True,
+        )
+        output, microphone = None, False
     with Store() as store:
+        if store.notice:
+            click.echo(f"voice-guide: {store.notice}", err=True)
         point = _resume_point(store, routine, recipient) if resume else None
         if point is None:
             session_id = store.start_session(routine, model.title, recipient, time.time())
         else:
             session_id, recipient = point.session_id, point.recipient
         record = Transcript(transcript)
-        speaker = TextSpeaker(earcons_enabled=not no_earcons)
+        speaker = _speaker(model, output, routine_voice(model, voice, rate, volume), no_earcons)
         runner = SessionRunner(
             Session(model),
             speaker,
@@ -97,23 +129,108 @@ def run(
             checkpoint=lambda state, t: store.checkpoint(session_id, state.to_dict(), t),
             on_log=_profile_updater(store, recipient),
         )
-        if not (keyboard and text):
-            click.echo(
-                "voice-guide: voice mode is not available yet; running with --keyboard --text "
-                "(type next, lighter, pause, ... and press Enter).",
-                err=True,
-            )
         signal.signal(signal.SIGTERM, _on_sigterm)
         offset = point.session_time if point else 0.0
         restore = SessionState.from_dict(point.state) if point else None
+        stack = contextlib.ExitStack()
         try:
-            end = run_keyboard(runner, model.language, sys.stdin, offset=offset, restore=restore)
+            with stack:
+                device = None
+                if isinstance(speaker, GuideSpeaker) and output is not None:
+                    device = stack.enter_context(OutputDevice(speaker.playback, output))
+                if microphone:
+                    end = _listen_live(runner, model, engine, input_device, device, offset, restore)
+                else:
+                    end = run_keyboard(
+                        runner, model.language, sys.stdin, offset=offset, restore=restore
+                    )
         except (KeyboardInterrupt, _Terminate):
             click.echo("\nSession saved. Continue it with: voice-guide run --resume", err=True)
             sys.exit(130)
+        except (SpeechOutError, RecognizerError, DeviceError) as error:
+            click.echo(
+                f"voice-guide: {error} The session is saved: voice-guide run --resume", err=True
+            )
+            sys.exit(1)
         finally:
             record.close()
         store.finish(session_id, runner.summary(end))
+
+
+def _output_or_none(spec: str | None) -> OutputDeviceInfo | None:
+    try:
+        return find_output_device(spec)
+    except OutputDeviceError as error:
+        if spec is not None:  # asked for by name: say why it is not there
+            click.echo(f"voice-guide: {error}", err=True)
+        return None
+
+
+def _microphone_available(spec: str | None) -> bool:
+    try:
+        index = resolve_input_device(spec)
+        return index is not None or any(
+            line.split()[1] in ("in", "in/out") for line in describe_devices()
+        )
+    except DeviceError as error:
+        if spec is not None:
+            click.echo(f"voice-guide: {error}", err=True)
+        return False
+
+
+def _device_summary() -> str:
+    try:
+        devices = describe_devices()
+    except DeviceError as error:
+        return str(error)
+    return "devices: " + ("; ".join(" ".join(d.split()) for d in devices) or "none")
+
+
+def _speaker(
+    model: Routine, output: OutputDeviceInfo | None, settings: VoiceSettings, no_earcons: bool
+) -> Speaker:
+    if output is None:
+        return TextSpeaker(earcons_enabled=not no_earcons)
+    try:
+        return _guide_speaker(model, settings, output.sample_rate, not no_earcons)
+    except SpeechOutError as error:
+        click.echo(f"voice-guide: {error}", err=True)
+        sys.exit(1)
+
+
+LIVE_ECHO_TAIL = 0.8
+"""Seconds after the guide's speech during which its echo may still be heard on real devices."""
+
+
+def _listen_live(
+    runner: SessionRunner,
+    model: Routine,
+    engine: str,
+    input_device: str | None,
+    output: OutputDevice | None,
+    offset: float,
+    restore: SessionState | None,
+) -> float:
+    """The microphone drives the loop; its samples are the session clock."""
+    listener = _listener(engine, model.language)
+    speaker = runner.speaker
+    # With printed speech nothing ever plays, and the gate lets every command through.
+    playback = speaker.playback if isinstance(speaker, GuideSpeaker) else Playback(SAMPLE_RATE)
+    watch = DeviceWatch(runner, lambda: offset + listener.stream_time)
+    keeper = SpeakerKeeper(output, watch) if output else None
+    blocks = microphone_blocks(input_device, watch)
+    click.echo("voice-guide: listening. Say 'help' to hear what you can say.", err=True)
+    return run_audio(
+        runner,
+        listener,
+        blocks,
+        # Device buffers delay the echo on top of the room: a wider tail than the virtual room.
+        SelfVoiceGate(playback, echo_tail=LIVE_ECHO_TAIL + (output.latency if output else 0.0)),
+        offset=offset,
+        restore=restore,
+        on_block=(lambda now: keeper.check()) if keeper else None,
+        playback_clock=lambda: playback.clock,
+    )
 
 
 def _resume_point(store: Store, routine: str, recipient: str | None) -> ResumePoint:

@@ -1,0 +1,60 @@
+"""The self-voice gate: which detections are the guide's own words coming back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voice_guide.commands import Command
+from voice_guide.self_voice import SelfVoiceGate, sounds_like_part_of
+from voice_guide.speech_in.listener import Detection
+from voice_guide.speech_out.playback import Playback
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text", "expected"),
+    [
+        ("pause", "Paused. Say continue when you are ready.", True),
+        ("ow", "Work slowly now.", True),
+        ("go ahead", "Go ahead and glide up.", True),
+        ("that feels great", "Ask if that feels great to them.", True),
+        ("next", "Rest your hands on the shoulders.", False),
+        ("that hurts", "That is the end of the session.", False),
+        ("a little lighter", "Use your thumbs in small circles.", False),
+    ],
+)
+def test_sounds_like_part_of(phrase, text, expected):
+    assert sounds_like_part_of(phrase, text) is expected
+
+
+def _detection(command: Command, heard: str, start: float, end: float) -> Detection:
+    return Detection(command, heard, start, end, end + 0.2, 0.9)
+
+
+@pytest.fixture
+def playing() -> Playback:
+    """A Playback that played one sentence from 0.0 s to 2.0 s of stream time."""
+    playback = Playback(16000)
+    playback.play(np.zeros(32000, np.float32), "Paused. Say continue when you are ready.")
+    playback.pull(32000)
+    playback.pull(1600)
+    return playback
+
+
+def test_own_words_are_ignored_even_in_the_echo_tail(playing):
+    gate = SelfVoiceGate(playing, echo_tail=0.4)
+    own = gate.reason_to_ignore(_detection(Command.RESUME, "continue", 2.1, 2.3))
+    assert own is not None and own.startswith("own voice")
+
+
+def test_barge_in_commands_act_over_the_guide_others_wait(playing):
+    gate = SelfVoiceGate(playing, echo_tail=0.4)
+    assert gate.reason_to_ignore(_detection(Command.PAIN, "ouch", 0.5, 0.9)) is None
+    assert gate.reason_to_ignore(_detection(Command.NEXT, "next step", 1.0, 1.5)) is None
+    waiting = gate.reason_to_ignore(_detection(Command.LIGHTER, "lighter", 1.0, 1.5))
+    assert waiting is not None and waiting.startswith("guide speaking")
+
+
+def test_after_the_tail_everything_acts(playing):
+    gate = SelfVoiceGate(playing, echo_tail=0.4)
+    assert gate.reason_to_ignore(_detection(Command.RESUME, "continue", 2.5, 2.9)) is None
