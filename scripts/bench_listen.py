@@ -272,3 +272,210 @@ def build_corpus(language: str, work: Path) -> list[Stream]:
                     build_stream(stream, fresh, gap, seed=1000 * v + 10 * c + len(kind))
                     streams.append(stream)
     return streams
+
+
+@dataclass
+class Run:
+    """Detections of one listener on one stream, with its cost."""
+
+    detections: list[dict]
+    cpu_seconds: float
+    peak_rss_mb: float
+
+
+def run_listen(stream: Stream, engine: str, language: str) -> Run:
+    """`voice-guide listen FILE --json` in a child process; CPU time and peak RSS from wait4."""
+    cmd = [sys.executable, "-m", "voice_guide", "listen", str(stream.path), "--json"]
+    cmd += ["--engine", engine, "--language", language]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own CPU time and peak RSS
+        out.seek(0), err.seek(0)
+        if status:
+            raise SystemExit(f"listen failed on {stream.path}: {err.read().strip()}")
+        lines = out.read().splitlines()
+    detections = [json.loads(line) for line in lines if line.strip()]
+    return Run(detections, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def run_baseline(stream: Stream, language: str) -> Run:
+    """The plain listener to beat: JSGF grammar + PocketSphinx's own endpointer, defaults."""
+    import resource
+
+    from pocketsphinx import Decoder
+
+    from voice_guide.speech_in.audio import to_int16_bytes
+    from voice_guide.speech_in.pocketsphinx_engine import _model_files
+    from voice_guide.speech_in.sources import FileSource
+
+    hmm, dictionary, _ = _model_files()
+    decoder = Decoder(hmm=str(hmm), dict=str(dictionary), lm=None, logfn=os.devnull)
+    phrases = list(phrase_table(language))
+    alternatives = " | ".join(f"( {p} )" for p in phrases)
+    decoder.add_jsgf_string("c", f"#JSGF V1.0;\ngrammar c;\npublic <c> = {alternatives} ;\n")
+    decoder.activate_search("c")
+    table = phrase_table(language)
+    t0 = time.process_time()
+    detections, fed, was_speech = [], 0, False
+    decoder.start_utt()
+    for chunk in FileSource(stream.path).chunks():
+        decoder.process_raw(to_int16_bytes(chunk), False, False)
+        fed += len(chunk)
+        speech = decoder.get_in_speech()
+        if was_speech and not speech:
+            decoder.end_utt()
+            hyp = decoder.hyp()
+            text = " ".join(hyp.hypstr.split()) if hyp else ""
+            if text in table:
+                now = fed / SAMPLE_RATE
+                detections.append({"command": table[text].value, "heard": text, "detected_at": now})
+            decoder.start_utt()
+        was_speech = speech
+    decoder.end_utt()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return Run(detections, time.process_time() - t0, rss)
+
+
+@dataclass
+class Score:
+    """Counts for one (listener, split, condition) cell."""
+
+    commands: int = 0
+    correct: int = 0
+    wrong: int = 0
+    talk_seconds: float = 0.0
+    talk_accepts: int = 0
+    near: int = 0
+    near_accepts: int = 0
+    delays: list[float] = field(default_factory=list)
+    audio_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+
+    def add_run(self, stream: Stream, run: Run) -> None:
+        """Match detections to the stream's items."""
+        self.audio_seconds += stream.seconds
+        self.cpu_seconds += run.cpu_seconds
+        self.peak_rss_mb = max(self.peak_rss_mb, run.peak_rss_mb)
+        unused = sorted(run.detections, key=lambda d: d["detected_at"])
+        if stream.kind == "talk":
+            self.talk_seconds += stream.seconds
+            self.talk_accepts += len(unused)
+            return
+        for item in stream.items:
+            # A detection belongs to the item it follows, before the next item begins.
+            window = [d for d in unused if item.start <= d["detected_at"] <= item.end + 1.2]
+            for d in window:
+                unused.remove(d)
+            if item.kind == "near":
+                self.near += 1
+                self.near_accepts += bool(window)
+                continue
+            self.commands += 1
+            if window and window[0]["command"] == item.command:
+                self.correct += 1
+                self.delays.append(window[0]["detected_at"] - item.end)
+            elif window:
+                self.wrong += 1
+
+    def row(self) -> dict[str, float]:
+        """The printed metrics."""
+        delays = sorted(self.delays) or [float("nan")]
+        return {
+            "accuracy": self.correct / max(1, self.commands),
+            "wrong": self.wrong / max(1, self.commands),
+            "fa_per_min": self.talk_accepts / max(1e-9, self.talk_seconds / 60),
+            "near_accepts": self.near_accepts / max(1, self.near),
+            "delay_p50": statistics.median(delays),
+            "delay_p95": delays[min(len(delays) - 1, int(0.95 * len(delays)))],
+            "rtf": self.cpu_seconds / max(1e-9, self.audio_seconds),
+            "peak_rss_mb": self.peak_rss_mb,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--language", default="en")
+    parser.add_argument("--engine", default="pocketsphinx", choices=["vosk", "pocketsphinx"])
+    parser.add_argument("--no-baseline", action="store_true", help="skip the plain baseline")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "vg-bench")
+    parser.add_argument("--markdown", type=Path, help="write the table here")
+    parser.add_argument("--plot", type=Path, help="write a PNG plot here")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    streams = build_corpus(args.language, args.work)
+    print(f"corpus: {len(streams)} streams in {time.time() - t0:.0f} s", file=sys.stderr)
+    listeners = [args.engine]
+    if args.language == "en" and not args.no_baseline:
+        listeners.append("baseline")
+    scores: dict[tuple[str, str, str], Score] = {}
+    for stream in streams:
+        for listener in listeners:
+            if listener == "baseline":
+                run = run_baseline(stream, args.language)
+            else:
+                run = run_listen(stream, listener, args.language)
+            for split in (stream.split, "all"):
+                key = (listener, split, stream.condition)
+                scores.setdefault(key, Score()).add_run(stream, run)
+        print(f"  {stream.path.name}", file=sys.stderr)
+    lines = [
+        f"Listening benchmark, language {args.language}: {len(streams)} streams, "
+        f"{sum(s.seconds for s in streams) / 60:.1f} min of audio "
+        f"(dev voices: {', '.join(v[0] for v in VOICES[args.language]['dev'])}; held-out: "
+        f"{', '.join(v[0] for v in VOICES[args.language]['heldout'])})",
+        "",
+        "| listener | voices | condition | accuracy | wrong cmd | FA/min talk | near-miss "
+        "accepts | delay p50 s | delay p95 s | RTF | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (listener, split, condition), score in sorted(scores.items()):
+        r = score.row()
+        lines.append(
+            f"| {listener} | {split} | {condition} | {r['accuracy']:.3f} | {r['wrong']:.3f} | "
+            f"{r['fa_per_min']:.2f} | {r['near_accepts']:.2f} | {r['delay_p50']:.2f} | "
+            f"{r['delay_p95']:.2f} | {r['rtf']:.3f} | {r['peak_rss_mb']:.0f} |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table + "\n", encoding="utf-8")
+    if args.plot:
+        plot(scores, args.plot, args.language)
+
+
+def plot(scores: dict[tuple[str, str, str], Score], path: Path, language: str) -> None:
+    """Accuracy and false accepts per condition, engine vs baseline, all voices."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    listeners = sorted({k[0] for k in scores})
+    conditions = list(CONDITIONS)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    width = 0.8 / len(listeners)
+    metrics = (
+        ("accuracy", "accuracy"),
+        ("fa_per_min", "false accepts / min"),
+        ("delay_p50", "delay p50 (s)"),
+    )
+    for ax, (metric, title) in zip(axes, metrics, strict=True):
+        for i, listener in enumerate(listeners):
+            values = [scores[(listener, "all", c)].row()[metric] for c in conditions]
+            ax.bar(np.arange(len(conditions)) + i * width, values, width, label=listener)
+        ax.set_xticks(np.arange(len(conditions)) + width * (len(listeners) - 1) / 2, conditions)
+        ax.set_title(title)
+    axes[0].axhline(0.97, color="grey", ls="--", lw=0.8)
+    axes[0].axhline(0.90, color="grey", ls=":", lw=0.8)
+    axes[1].axhline(0.2, color="grey", ls="--", lw=0.8)
+    axes[2].axhline(0.3, color="grey", ls="--", lw=0.8)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"voice-guide listen, language {language}, all voices")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()

@@ -35,10 +35,15 @@ _PHONE_SILENCE = {"SIL", "+NSN+", "+SPN+", "+BREATH+", "+NOISE+", "(NULL)"}
 class SphinxSettings:
     """Acceptance thresholds, tuned with scripts/bench_listen.py (dev voices only)."""
 
-    min_ratio: float = -0.015
-    """Lowest (grammar - phone loop) acoustic score per speech frame (log units, <= 0)."""
-    min_coverage: float = 0.75
-    """Lowest share of the utterance's speech frames explained by the phrase (0..1)."""
+    min_ratio: float = -0.05
+    """Lowest (grammar - phone loop) acoustic score per frame of the utterance (log units)."""
+    min_coverage: float = 0.7
+    """Lowest share of the phone loop's speech frames explained by the phrase (0..1)."""
+    max_frames_per_phone: float = 16.0
+    """Longest utterance per phone of the phrase (10 ms frames; commands measured 8-13, a
+    sentence forced onto a short phrase 20-60)."""
+    padding: float = 0.33
+    """Non-speech the segmenter adds around an utterance (pre-roll + end wait, seconds)."""
     confidence_scale: float = 0.01
     """Ratio distance above `min_ratio` that maps to confidence 0.73 (logistic slope)."""
 
@@ -52,6 +57,7 @@ class SphinxScores:
     end: float
     ratio: float
     coverage: float
+    frames_per_phone: float
 
 
 def _model_files() -> tuple[Path, Path, Path]:
@@ -105,6 +111,10 @@ class PocketSphinxRecognizer:
             "commands", f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {alternatives} ;\n"
         )
         self._decoder.add_allphone_file("phones", str(phone_lm))
+        self._phones = {
+            p: sum(len(self._decoder.lookup_word(w).split()) for w in p.split())
+            for p in self.phrases
+        }
         self._chunks: list[np.ndarray] = []
 
     @property
@@ -137,7 +147,12 @@ class PocketSphinxRecognizer:
         scores = self.score(np.concatenate(self._chunks))
         self._chunks = []
         s = self.settings
-        if scores.phrase is None or scores.coverage < s.min_coverage or scores.ratio < s.min_ratio:
+        if (
+            scores.phrase is None
+            or scores.coverage < s.min_coverage
+            or scores.ratio < s.min_ratio
+            or scores.frames_per_phone > s.max_frames_per_phone
+        ):
             return None
         confidence = 1.0 / (1.0 + math.exp(-(scores.ratio - s.min_ratio) / s.confidence_scale))
         return Hypothesis(scores.phrase, scores.start, scores.end, round(confidence, 3))
@@ -161,17 +176,19 @@ class PocketSphinxRecognizer:
         speech = [p for p in phones if p[0] not in _PHONE_SILENCE]
         speech_frames = sum(p[2] - p[1] + 1 for p in speech)
         if not words or speech_frames == 0:
-            return SphinxScores(None, 0.0, 0.0, -math.inf, 0.0)
+            return SphinxScores(None, 0.0, 0.0, -math.inf, 0.0, math.inf)
         # "(2)" marks an alternative pronunciation in the dictionary.
         phrase = " ".join(w[0].split("(")[0] for w in words)
         word_frames = sum(w[2] - w[1] + 1 for w in words)
         grammar_score = sum(g[3] for g in grammar)
         phone_score = sum(p[3] for p in phones)
         frames = max(1, len(audio) * 100 // SAMPLE_RATE)
+        spoken_frames = max(1.0, frames - self.settings.padding * 100)
         return SphinxScores(
             phrase=phrase if phrase in self.phrases else None,
             start=words[0][1] * _FRAME,
             end=(words[-1][2] + 1) * _FRAME,
             ratio=(grammar_score - phone_score) / frames,
             coverage=min(1.0, word_frames / speech_frames),
+            frames_per_phone=spoken_frames / self._phones.get(phrase, 1),
         )
