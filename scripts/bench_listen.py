@@ -18,9 +18,15 @@ baseline. Results: table on stdout, --markdown and --plot files for docs/.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import json
+import os
+import statistics
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
