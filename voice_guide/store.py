@@ -421,15 +421,15 @@ class Store:
 def _open(path: Path, timeout: float) -> tuple[sqlite3.Connection, str | None]:
     """Connect to `path`, first moving a damaged file aside. Returns (connection, notice)."""
     notice = None
-    conn, problem = _connect_checked(path, timeout)
-    if conn is None:
+    problem = _damage(path, timeout)
+    if problem is not None:
         aside = _move_aside(path)
         notice = (
             f"The session database {path} was damaged ({problem}), so it was moved to "
             f"{aside} and a fresh one was started."
         )
         log.warning(notice)
-        conn = _connect(path, timeout)
+    conn = _connect(path, timeout)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -443,56 +443,62 @@ def _open(path: Path, timeout: float) -> tuple[sqlite3.Connection, str | None]:
     return conn, notice
 
 
-def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+def _connect(path: Path, timeout: float, *, read_only: bool = False) -> sqlite3.Connection:
+    # isolation_level=None: autocommit; transactions are explicit (Store._transaction).
+    target = path.absolute().as_uri() + ("?mode=ro" if read_only else "")
     try:
-        # isolation_level=None: autocommit; transactions are explicit (Store._transaction).
-        return sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        return sqlite3.connect(
+            target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=True
+        )
     except sqlite3.Error as error:
         raise StoreError(f"The session database {path} cannot be opened ({error}).") from None
 
 
-def _connect_checked(path: Path, timeout: float) -> tuple[sqlite3.Connection | None, str | None]:
-    """(connection, None) for a usable (or new) database, (None, why) for a damaged one."""
+def _damage(path: Path, timeout: float) -> str | None:
+    """Why the file at `path` is not a usable SQLite database; None if it is, or is new."""
     try:
         with path.open("rb") as file:
             head = file.read(len(_SQLITE_HEADER))
     except FileNotFoundError:
-        head = b""
+        return None
     except OSError as error:
         raise StoreError(
             f"The session database {path} cannot be read ({error.strerror})."
         ) from None
-    if head and head != _SQLITE_HEADER:
-        return None, "it is not an SQLite file"
-    conn = _connect(path, timeout)
+    if not head:
+        return None  # an empty file is a new database to SQLite
+    if head != _SQLITE_HEADER:
+        return "it is not an SQLite file"
+    # Read-only, so that closing this connection cannot fold in or delete the -wal file
+    # that has to move aside with a damaged database.
+    conn = _connect(path, timeout, read_only=True)
     try:
         rows = conn.execute("PRAGMA quick_check").fetchall()
     except sqlite3.DatabaseError as error:
-        conn.close()
         if _is_locked(error):  # busy is not damage: never move a healthy file aside
             raise DatabaseLocked(path) from None
-        return None, str(error)
-    if rows != [("ok",)]:
+        return str(error)
+    finally:
         conn.close()
-        return None, "; ".join(str(row[0]) for row in rows[:3])
-    return conn, None
+    return None if rows == [("ok",)] else "; ".join(str(row[0]) for row in rows[:3])
 
 
 def _move_aside(path: Path) -> Path:
-    """Rename the damaged file (and its -wal/-shm, which belong to it) to
-    `<name>.corrupt-<timestamp>`; never deletes anything."""
+    """Rename the damaged file (and its -wal, which holds its latest writes) to
+    `<name>.corrupt-<timestamp>`. Only the -shm index and an empty -wal are deleted."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     aside = path.with_name(f"{path.name}.corrupt-{stamp}")
     counter = 1
     while aside.exists():
         aside = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
         counter += 1
+    wal, shm = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))
     try:
         path.rename(aside)
-        for suffix in ("-wal", "-shm"):
-            sidecar = path.with_name(path.name + suffix)
-            if sidecar.exists():
-                sidecar.rename(aside.with_name(aside.name + suffix))
+        if wal.exists() and wal.stat().st_size:
+            wal.rename(aside.with_name(aside.name + "-wal"))
+        wal.unlink(missing_ok=True)
+        shm.unlink(missing_ok=True)
     except OSError as error:
         raise StoreError(
             f"The session database {path} is damaged and cannot be moved aside "
