@@ -33,10 +33,12 @@ from voice_guide.routine.model import LocatedValueError, Routine
 
 __all__ = [
     "MAX_BYTES",
+    "NAME_PATTERN",
     "LoadedRoutine",
     "Problem",
     "RoutineError",
     "RoutineInfo",
+    "SourceMap",
     "available_routines",
     "builtin_names",
     "load_routine",
@@ -245,7 +247,7 @@ def parse_routine(data: str | bytes, source: str) -> LoadedRoutine:
     if size > MAX_BYTES:
         raise RoutineError([_too_big(source, size)])
     try:
-        text = data if isinstance(data, str) else _decode(data)
+        text = data.removeprefix("\ufeff") if isinstance(data, str) else _decode(data)
         raw, marks = _parse(text)
     except _Stop as stop:
         raise RoutineError([Problem(source, stop.line, stop.column, stop.message)]) from None
