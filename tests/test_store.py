@@ -412,3 +412,26 @@ def test_cli_locked_database_is_one_line_not_a_traceback(home: Path) -> None:
     assert result.exit_code == 1
     assert "locked by another program" in result.stderr
     assert "Traceback" not in result.output
+
+
+_KILLED_MID_SESSION = """
+import os, signal, sys
+from pathlib import Path
+from voice_guide.store import Store
+store = Store(Path(sys.argv[1]))
+sid = store.start_session("back", "Back massage", "Anna", 1000.0)
+for n in range(200):
+    store.checkpoint(sid, {"index": n}, float(n))
+os.kill(os.getpid(), signal.SIGKILL)  # no close(), no atexit: the WAL is all there is
+"""
+
+
+def test_checkpoints_survive_a_killed_process(db: Path) -> None:
+    db.parent.mkdir(parents=True)
+    killed = subprocess.run([sys.executable, "-c", _KILLED_MID_SESSION, str(db)], check=False)
+    assert killed.returncode == -9
+    assert db.with_name(db.name + "-wal").stat().st_size > 0
+    with Store(db) as store:
+        assert store.notice is None
+        point = store.unfinished("back", "Anna")
+    assert point is not None and point.state == {"index": 199} and point.session_time == 199.0
