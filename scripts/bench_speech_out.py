@@ -89,6 +89,42 @@ def first_sample_after(event: Callable[[], PlayHandle]) -> float:
     return time.perf_counter() - start
 
 
+def stop_to_silence(speaker: GuideSpeaker, text: str, trials: int) -> list[float]:
+    """Where the output's sound comes back on an input (a PulseAudio null sink's monitor is
+    the default input): seconds from stop() to the last loud input block. Empty when no
+    input device or it stays silent (a real loudspeaker without a loopback)."""
+    import sounddevice as sd
+
+    rate = speaker.playback.sample_rate
+    loud: list[float] = []
+    heard = threading.Event()
+
+    def record(indata: np.ndarray, frames: int, info: object, status: object) -> None:
+        if float(np.max(np.abs(indata))) > 0.02:
+            loud.append(time.perf_counter())
+            heard.set()
+
+    try:
+        stream = sd.InputStream(
+            samplerate=rate, channels=1, blocksize=rate // 100, latency="low", callback=record
+        )
+    except sd.PortAudioError:
+        return []
+    results = []
+    with stream:
+        for _ in range(trials):
+            heard.clear()
+            speaker.say(text)
+            if not heard.wait(5.0):
+                return []
+            time.sleep(0.3)
+            stopped = time.perf_counter()
+            speaker.stop()
+            time.sleep(0.4)
+            results.append(max(loud) - stopped)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--routine", default="back-massage")
@@ -178,6 +214,10 @@ def main() -> None:
         print(f"  + output latency reported by PortAudio: {output.latency * 1000:.0f} ms")
         if isinstance(output, OutputDevice):
             print(f"  output underflows: {output.underflows}")
+            stops = stop_to_silence(speaker, long_text, args.transitions)
+            if stops:
+                print(f"\nstop() -> last loud block heard on the monitor (n={len(stops)}):")
+                print(f"                   {percentiles(stops)}  (includes input latency)")
     finally:
         output.close()
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import difflib
 import io
+import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
 
@@ -187,14 +189,19 @@ class _Synthesizer:
 
 class _Worker:
     """The one thread that owns the synthesizer (pyttsx3 keeps one engine per process,
-    so one worker per process, created on first use, not at import)."""
+    so one worker per process, created on first use, not at import).
+
+    A daemon thread rather than a ThreadPoolExecutor: interpreter exit joins executor
+    threads and would hang behind a stuck synthesizer or a queue of pre-renders."""
 
     _lock = threading.Lock()
     _instance: _Worker | None = None
 
     def __init__(self) -> None:
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-guide-tts")
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], Future[Any]]]
+        self._jobs = queue.SimpleQueue()
         self._synthesizer: _Synthesizer | None = None
+        threading.Thread(target=self._run, name="voice-guide-tts", daemon=True).start()
 
     @classmethod
     def get(cls) -> _Worker:
@@ -203,14 +210,27 @@ class _Worker:
                 cls._instance = cls()
             return cls._instance
 
+    def _run(self) -> None:
+        while True:
+            function, args, future = self._jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(function(*args))
+            except BaseException as exc:  # handed to whoever waits on the future
+                future.set_exception(exc)
+
     def synthesizer(self) -> _Synthesizer:
         """Call on the worker thread only."""
         if self._synthesizer is None:
             self._synthesizer = _Synthesizer()
         return self._synthesizer
 
-    def call(self, function: Any, *args: Any) -> Future[Any]:
-        return self.executor.submit(function, *args)
+    def call(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run `function(*args)` on the worker, after everything queued before it."""
+        future: Future[Any] = Future()
+        self._jobs.put((function, args, future))
+        return future
 
 
 def installed_voices() -> list[VoiceInfo]:
