@@ -15,11 +15,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    # Imported here, not at module top, so each command module can import `cli` itself.
+    # Imported after `cli` exists, so each command module can import it.
     from voice_guide.cli import models, routines, session, speech_in, speech_out, store  # noqa: F401
 
 
 def main() -> None:
     """Console-script entry point."""
-    _register()
     cli()
+
+
+# Every command is on the group as soon as the package is imported (tests use `cli` directly).
+_register()
