@@ -451,7 +451,7 @@ class _Builder:
                 if key in first_line:
                     raise _Stop.at(
                         key_node,
-                        f"key {key!r} appears twice in this mapping (first on line "
+                        f"key {_quote(key)} appears twice in this mapping (first on line "
                         f"{first_line[key]}) — keep only one",
                     )
                 first_line[key] = key_node.start_mark.line + 1
@@ -586,7 +586,9 @@ def _sentence(item: Any, loc: list[Any]) -> str:
     if kind == "value_error":
         return _one_line(str(ctx["error"]))
     if loc and loc[-1] == "[key]":
-        return f"{value!r} is not a pressure level — number the levels 1, 2, 3, ... (at most 10)"
+        return (
+            f"{_quote(value)} is not a pressure level — number the levels 1, 2, 3, ... (at most 10)"
+        )
     if kind == "missing":
         described = _field_description(loc)
         return f"{name!r} is missing — add '{name}:'" + (f" ({described})" if described else "")
@@ -598,9 +600,10 @@ def _sentence(item: Any, loc: list[Any]) -> str:
     if kind == "string_pattern_mismatch":
         return _pattern(name, value)
     if kind in ("string_too_long", "too_long"):
+        fix = "use a short name" if name in ("id", "area") else "split it into steps or cues"
         return (
             f"{name!r} is {len(value)} characters long, more than the {ctx.get('max_length')} "
-            "allowed — shorten it, or split it into steps or cues"
+            f"allowed — shorten it, or {fix}"
         )
     return f"{name!r}: {_one_line(item['msg'])} — see `voice-guide schema` for what fits here"
 
@@ -635,12 +638,12 @@ def _pattern(name: str, value: object) -> str:
     if name == "id":
         slug = re.sub(r"[^a-z0-9_-]+", "-", str(value).lower()).strip("-_") or "step-1"
         return (
-            f"step id {value!r} may use only lower-case letters, digits, '-' and '_' — "
+            f"step id {_quote(value)} may use only lower-case letters, digits, '-' and '_' — "
             f"e.g. {slug!r}"
         )
     if name == "language":
-        return f"{value!r} is not a language code — write a code like 'en' or 'ko'"
-    return f"{name!r} has the wrong form ({value!r}) — see `voice-guide schema`"
+        return f"{_quote(value)} is not a language code — write a code like 'en' or 'ko'"
+    return f"{name!r} has the wrong form ({_quote(value)}) — see `voice-guide schema`"
 
 
 def _describe(value: object) -> str:
@@ -654,8 +657,13 @@ def _describe(value: object) -> str:
         return "a mapping"
     if isinstance(value, (int, float)):
         return f"the number {value!r}"
-    text = str(value)
-    return repr(text if len(text) <= 40 else text[:37] + "...")
+    return _quote(str(value))
+
+
+def _quote(value: object, limit: int = 40) -> str:
+    """A value as quoted in a message, cut short so one error stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def _one_line(text: str) -> str:
@@ -667,10 +675,10 @@ def _unknown_key(key: str, parent: list[Any]) -> str:
     allowed = list(model.model_fields) if model else []
     close = difflib.get_close_matches(key.lower(), allowed, n=1, cutoff=0.6)
     if close:
-        return f"unknown key {key!r} — did you mean {close[0]!r}?"
+        return f"unknown key {_quote(key)} — did you mean {close[0]!r}?"
     if allowed:
-        return f"unknown key {key!r} — remove it; allowed here: {', '.join(allowed)}"
-    return f"unknown key {key!r} — remove it"
+        return f"unknown key {_quote(key)} — remove it; allowed here: {', '.join(allowed)}"
+    return f"unknown key {_quote(key)} — remove it"
 
 
 def _field_description(loc: list[Any]) -> str | None:
