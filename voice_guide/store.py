@@ -13,7 +13,6 @@ not grow with the length of a session; the event-by-event record is the JSONL tr
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 import threading
 import time
@@ -35,8 +34,6 @@ __all__ = [
     "StoreError",
     "normalize_name",
 ]
-
-log = logging.getLogger(__name__)
 
 ENDINGS: Final = ("completed", "ended early", "interrupted")
 """How a session can end (`finish(summary["ended"])`); only "interrupted" can be resumed."""
@@ -170,7 +167,7 @@ class Store:
 
         `timeout` is how long (s) a write waits for another process's lock before
         DatabaseLocked. A damaged file is moved aside and a fresh one started; `notice`
-        then holds the one-sentence message (also logged as a warning), else None.
+        then holds the one-sentence message for the caller to show (stderr), else None.
         """
         self.path = Path(path) if path is not None else paths.database_path()
         try:
@@ -428,7 +425,6 @@ def _open(path: Path, timeout: float) -> tuple[sqlite3.Connection, str | None]:
             f"The session database {path} was damaged ({problem}), so it was moved to "
             f"{aside} and a fresh one was started."
         )
-        log.warning(notice)
     conn = _connect(path, timeout)
     try:
         conn.execute("PRAGMA journal_mode = WAL")

@@ -20,6 +20,8 @@ def _store() -> Iterator[Store]:
     """The user's database; its errors become one clear line instead of a traceback."""
     try:
         with Store() as store:
+            if store.notice:
+                click.echo(f"voice-guide: {store.notice}", err=True)
             yield store
     except StoreError as error:
         raise click.ClickException(str(error)) from None
