@@ -125,6 +125,8 @@ BAD = [
     ),
     Bad("unknown-key-no-match", VALID + "colour: red\n", 6, 1, "allowed here: title"),
     Bad("number-as-key", VALID + "voice: {2: 3}\n", 6, 9, "unknown key '2' — remove it"),
+    Bad("very-long-key", VALID + "k" * 500 + ": 1\n", 6, 1, "unknown key 'kkkkkkkkkkkk"),
+    Bad("very-long-id", VALID.replace("id: a", "id: " + "a" * 100), 3, 9, "100 characters long"),
     Bad(
         "unknown-cue-key",
         "title: x\nsteps:\n  - id: a\n    say: Hi.\n    duration: 1m\n"
