@@ -26,6 +26,7 @@ from voice_guide import paths
 
 __all__ = [
     "ENDINGS",
+    "SCHEMA_VERSION",
     "DatabaseLocked",
     "Profile",
     "ResumePoint",
