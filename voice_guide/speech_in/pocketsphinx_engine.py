@@ -42,6 +42,8 @@ class SphinxSettings:
     max_frames_per_phone: float = 16.0
     """Longest utterance per phone of the phrase (10 ms frames; commands measured 8-13, a
     sentence forced onto a short phrase 20-60)."""
+    min_phones: int = 4
+    """Short words are said slowly ("pause": 3 phones, 0.55 s): count at least this many."""
     padding: float = 0.33
     """Non-speech the segmenter adds around an utterance (pre-roll + end wait, seconds)."""
     confidence_scale: float = 0.01
@@ -183,12 +185,13 @@ class PocketSphinxRecognizer:
         grammar_score = sum(g[3] for g in grammar)
         phone_score = sum(p[3] for p in phones)
         frames = max(1, len(audio) * 100 // SAMPLE_RATE)
-        spoken_frames = max(1.0, frames - self.settings.padding * 100)
+        s = self.settings
+        spoken_frames = max(1.0, frames - s.padding * 100)
         return SphinxScores(
             phrase=phrase if phrase in self.phrases else None,
             start=words[0][1] * _FRAME,
             end=(words[-1][2] + 1) * _FRAME,
             ratio=(grammar_score - phone_score) / frames,
             coverage=min(1.0, word_frames / speech_frames),
-            frames_per_phone=spoken_frames / self._phones.get(phrase, 1),
+            frames_per_phone=spoken_frames / max(self._phones.get(phrase, 1), s.min_phones),
         )
