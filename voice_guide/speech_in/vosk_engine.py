@@ -33,6 +33,9 @@ class VoskSettings:
     """Act on a stable partial result before the end of the utterance."""
     stable_frames: int = 3
     """Consecutive VAD frames (32 ms each) a partial phrase must stay unchanged to count."""
+    lead_in: float = 0.3
+    """Quiet audio fed before each utterance (seconds): the Korean model misheard the first
+    word when the utterance began right at the start of its input."""
 
 
 class VoskRecognizer:
@@ -74,6 +77,9 @@ class VoskRecognizer:
             p for p in self.phrases if any(q.startswith(p + " ") for q in self.phrases)
         }
         self._fed = 0  # samples given to the recognizer since it was created (its clock)
+        # Faint fixed noise rather than digital zeros, which upset feature normalization.
+        rng = np.random.default_rng(0)
+        self._quiet = (rng.standard_normal(SAMPLE_RATE) * 1e-4).astype(np.float32)
         self._origin = 0.0
         self._partial = ""
         self._stable = 0
@@ -92,8 +98,11 @@ class VoskRecognizer:
     def begin(self) -> None:
         """A new utterance starts (Vosk's word times keep counting across resets)."""
         self._recognizer.Reset()
-        self._origin = self._fed / SAMPLE_RATE
         self._partial, self._stable = "", 0
+        lead_in = self._quiet[: round(self.settings.lead_in * SAMPLE_RATE)]
+        self._recognizer.AcceptWaveform(to_int16_bytes(lead_in))
+        self._fed += len(lead_in)
+        self._origin = self._fed / SAMPLE_RATE
 
     def cancel(self) -> None:
         """Abandon the utterance."""

