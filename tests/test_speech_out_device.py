@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,11 +69,11 @@ class _Monitor:
             return len(self.blocks) / 100
 
 
-def _wait(condition: object, timeout: float, what: str) -> None:
+def _wait(condition: Callable[[], bool], timeout: float, what: Callable[[], str]) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what()}")
         time.sleep(0.002)
 
 
@@ -88,19 +89,23 @@ def test_stop_cuts_real_playback_within_50_ms(pulse_null_sink: NullSink) -> None
         monitor.stream.start()
         try:
             # A null sink idles on a 2 s timer: the first blocks can take that long to flow.
-            _wait(lambda: playback.clock > 0.2 and monitor.seconds() > 0.2, 5.0, "the streams")
+            _wait(
+                lambda: playback.clock > 0.2 and monitor.seconds() > 0.2,
+                10.0,
+                lambda: f"the streams (played {playback.clock} s, heard {monitor.seconds()} s)",
+            )
             handle = speaker.say(LONG_TEXT)
             assert handle.seconds > 8.0
             _wait(
                 lambda: handle.start is not None and playback.clock > handle.start + 1.0,
-                5.0,
-                "speech",
+                10.0,
+                lambda: f"speech (started {handle.start}, clock {playback.clock})",
             )
             before_stop = playback.clock
             stopped_at = time.perf_counter()
             speaker.stop()
             stop_returned = time.perf_counter() - stopped_at
-            _wait(lambda: playback.clock > before_stop, 1.0, "the next pull")
+            _wait(lambda: playback.clock > before_stop, 1.0, lambda: "the next pull")
             next_pull = time.perf_counter() - stopped_at
             time.sleep(0.4)
             loud = monitor.loud_times()
