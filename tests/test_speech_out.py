@@ -4,6 +4,7 @@ earcons and the speakers."""
 from __future__ import annotations
 
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -71,6 +72,28 @@ def test_rate_and_volume_change_the_audio(renderer: EspeakRenderer) -> None:
     quiet = EspeakRenderer(VoiceSettings(voice="en-us", volume=0.3)).render(text)
     assert slow.seconds > 1.3 * normal.seconds
     assert _rms(quiet.samples) < 0.5 * _rms(normal.samples)
+
+
+def test_renders_from_many_threads_keep_their_own_settings() -> None:
+    """Every call lands on the one worker; settings never leak between renderers."""
+    text = "Glide slowly up."
+    renderers = {
+        rate: EspeakRenderer(VoiceSettings(voice="en-us", rate=rate)) for rate in (110, 300)
+    }
+    expected = {rate: r.render(text).seconds for rate, r in renderers.items()}
+    results: list[tuple[int, float]] = []
+
+    def speak(rate: int) -> None:
+        for _ in range(10):
+            results.append((rate, renderers[rate].render(text).seconds))
+
+    threads = [threading.Thread(target=speak, args=(rate,)) for rate in (110, 300, 110, 300)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 40
+    assert all(abs(seconds - expected[rate]) < 0.05 for rate, seconds in results), results
 
 
 def test_other_language_voice_renders() -> None:
