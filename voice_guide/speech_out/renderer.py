@@ -120,9 +120,8 @@ class _Synthesizer:
             engine = pyttsx3.init("espeak")
             from pyttsx3.drivers import _espeak
             from pyttsx3.drivers import espeak as espeak_driver
-        except (
-            Exception
-        ) as exc:  # the driver raises RuntimeError/OSError when libespeak-ng is absent
+        except Exception as exc:
+            # The driver raises RuntimeError or OSError when libespeak-ng is absent.
             raise SynthesizerUnavailableError(_INSTALL_ESPEAK) from exc
         # The driver prints "Audio saved to ..." after every save; shadowing `print` in its
         # module silences just that line (redirecting sys.stdout would swallow other threads').
@@ -153,13 +152,6 @@ class _Synthesizer:
             voices.append(VoiceInfo(voice.id, voice.name, languages, voice.gender))
         return voices
 
-    def _settle(self) -> None:
-        # espeak-ng queues parameter changes behind any synthesis still in its fifo, and
-        # runAndWait starts with a Cancel() whenever espeak is busy, which drops them: the
-        # rate silently stayed unchanged in about a quarter of renders. Wait until espeak
-        # has applied them.
-        self._espeak.Synchronize()
-
     def synthesize(
         self, text: str, voice: str | None, rate: int, volume: float, timeout: float
     ) -> AudioBuffer:
@@ -168,7 +160,11 @@ class _Synthesizer:
             self._engine.setProperty("voice", voice)
         self._engine.setProperty("rate", rate)
         self._engine.setProperty("volume", volume)
-        self._settle()
+        # espeak-ng queues parameter changes behind any synthesis still in its fifo, and
+        # runAndWait starts with a Cancel() whenever espeak is busy, which drops them: the
+        # rate silently stayed unchanged in about a quarter of renders. Wait until espeak
+        # has applied them.
+        self._espeak.Synchronize()
         if self._errors:
             raise UnknownVoiceError(
                 f"espeak-ng rejected voice {voice!r}; `voice-guide voices` lists the voices."
