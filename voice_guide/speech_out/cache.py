@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Final
 
 from voice_guide.speech_out.audio import AudioBuffer
@@ -64,7 +65,7 @@ class RenderCache:
             future = self._lookup(self.key(text), text, count_hit=True)
         try:
             return future.result(timeout=timeout)
-        except TimeoutError as exc:
+        except FutureTimeout as exc:  # not the builtin TimeoutError before Python 3.11
             raise RenderError(f"Rendering {text[:40]!r} timed out.") from exc
 
     def _lookup(self, key: CacheKey, text: str, count_hit: bool) -> Future[AudioBuffer]:

@@ -22,6 +22,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout  # builtin only from 3.11
 from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
 
@@ -232,7 +233,13 @@ class _Worker:
 def installed_voices() -> list[VoiceInfo]:
     """All voices espeak-ng has installed (raises SynthesizerUnavailableError without it)."""
     worker = _Worker.get()
-    return list(worker.call(lambda: worker.synthesizer().voices).result())
+    try:
+        return list(worker.call(lambda: worker.synthesizer().voices).result(timeout=30.0))
+    except FutureTimeout as exc:
+        raise SynthesizerUnavailableError(
+            "espeak-ng did not start within 30 s; reinstall the Debian package espeak-ng, "
+            "or use --text to print what the guide says."
+        ) from exc
 
 
 def resolve_voice(name: str, voices: list[VoiceInfo]) -> str:
@@ -294,7 +301,7 @@ class EspeakRenderer:
         """Render `text` and wait (raises RenderError, never hangs past the timeout)."""
         try:
             return self.submit(text).result(timeout=self._timeout + 5.0)
-        except TimeoutError as exc:  # the worker is stuck behind other work
+        except FutureTimeout as exc:  # the worker is stuck behind other work
             raise RenderError(f"Rendering {text[:40]!r} timed out.") from exc
 
     def _render_on_worker(self, text: str) -> AudioBuffer:
