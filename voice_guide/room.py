@@ -27,8 +27,13 @@ from voice_guide.speech_out.playback import Playback
 
 BLOCK = 320
 """Samples per block: 20 ms at 16 kHz, like a microphone callback."""
+POLITE_GAP = 0.7
+"""Seconds of quiet from the guide a polite person waits for before speaking."""
 PERSON_PEAK = 0.3
 """Peak level of the simulated person's voice (the bed's SNR is relative to it)."""
+ROOM_TONE = 1e-3
+"""RMS of the microphone's own noise floor (-60 dBFS): a real microphone is never digitally
+silent, and recognizers tuned on real audio misbehave on exact zeros."""
 BED_SECONDS = 30
 """Beds are generated once at this length and looped (a two-hour soak stays small)."""
 
@@ -181,8 +186,11 @@ class VirtualRoom:
         self._voices = {line.text: self._say(line.text) for line in self._queue}
         self._delay = np.zeros(max(0, round(self.settings.echo_delay * SAMPLE_RATE)), np.float32)
         self._bed = self._make_bed()
+        rng = np.random.default_rng(self.settings.seed + 1)
+        self._tone = (rng.standard_normal(BED_SECONDS * SAMPLE_RATE) * ROOM_TONE).astype(np.float32)
         self._speaking: tuple[np.ndarray, int] | None = None
         self._frames = 0
+        self._quiet_since = 0.0
 
     def _say(self, text: str) -> np.ndarray:
         audio = synthesize(text, self.settings.person_voice)
@@ -219,9 +227,10 @@ class VirtualRoom:
     def _block(self) -> np.ndarray:
         played = self.playback.pull(BLOCK)
         mic = self._echo(played) * self.settings.echo_gain
-        if self._bed is not None:
-            start = self._frames % len(self._bed)
-            mic += np.take(self._bed, range(start, start + BLOCK), mode="wrap")
+        for loop in (self._tone, self._bed):
+            if loop is not None:
+                start = self._frames % len(loop)
+                mic += np.take(loop, range(start, start + BLOCK), mode="wrap")
         self._person_into(mic)
         self._frames += BLOCK
         return mic
@@ -235,9 +244,11 @@ class VirtualRoom:
 
     def _person_into(self, mic: np.ndarray) -> None:
         now = self.time
+        if self.playback.speaking:
+            self._quiet_since = now
         if self._speaking is None and self._queue and self._queue[0].at <= now:
             line = self._queue[0]
-            if line.barge_in or not self.playback.speaking:
+            if line.barge_in or now - self._quiet_since >= POLITE_GAP:
                 self._queue.pop(0)
                 audio = self._voices[line.text]
                 self._speaking = (audio, 0)

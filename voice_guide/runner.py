@@ -17,6 +17,7 @@ from typing import TextIO
 import numpy as np
 
 from voice_guide.commands import Command, parse_command
+from voice_guide.echo_canceller import EchoCanceller
 from voice_guide.effects import CancelSpeech, CancelTimer, Earcon, Effect, Log, Say, StartTimer
 from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import (
@@ -30,6 +31,7 @@ from voice_guide.session import (
     Start,
     Tick,
 )
+from voice_guide.speech_in.audio import SAMPLE_RATE
 from voice_guide.speech_in.listener import Detection, Listener
 from voice_guide.speech_out.speaker import Speaker
 from voice_guide.transcript import Transcript
@@ -204,19 +206,26 @@ def run_audio(
     (blocks from the input device, playback pulled by the output device) and the virtual
     room (which pulls the playback itself). Returns the session time at the end."""
 
+    fed = 0  # samples given to the listener: the stream clock, block-exact
+
     def now() -> float:
-        return offset + listener.stream_time
+        return offset + fed / SAMPLE_RATE
 
     if restore is not None:
         runner.restore(restore, now())
     else:
         runner.start(now())
     saved = now()
+    canceller = EchoCanceller(gate.playback)
     for block in blocks:
-        for detection in listener.feed(block):
-            _judge(runner, gate, detection, offset)
+        start = fed / SAMPLE_RATE
+        fed += len(block)
         if playback_clock is not None:
-            gate.offset = offset + listener.stream_time - playback_clock()
+            gate.offset = fed / SAMPLE_RATE - playback_clock()
+        gate.observe(block)
+        clean = canceller.process(block, start - gate.offset)
+        for detection in listener.feed(clean):
+            _judge(runner, gate, detection, offset)
         runner.poll(now())
         if on_block:
             on_block(now())

@@ -1,52 +1,46 @@
 """Telling the guide's own voice from the person's.
 
 The listener keeps running while the guide speaks (so "stop" and "ouch" can interrupt),
-which means it also hears the guide through the room. A detection is the guide's own
-voice when its words were in an utterance that sounded during the detection (or in the
-echo tail just after it). While the guide is speaking only the barge-in commands
-(pause, pain, next) act: the others are more likely the guide's words misheard than a
-person talking over it, and a person asks again once the guide is quiet.
+which means it also hears the guide through the room. Two checks, both needed:
+
+- words: a detection whose words were (or nearly were) in an utterance sounding at the
+  time, or in its echo tail, is the guide's own voice;
+- signal: while the guide speaks, only the barge-in commands (pause, pain, next) may act,
+  and only if the microphone holds more than the guide's echo. The played audio, delayed
+  and scaled to fit the microphone best, must leave a residual (the person) of real
+  energy; a recognizer that mishears the guide's echo as "wait" leaves almost none.
+  Other commands wait until the guide is quiet: a person asks again, and they are far
+  more often the guide's words misheard than someone talking over it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+import numpy as np
+import soxr
+
 from voice_guide.commands import Command, normalize
+from voice_guide.echo_canceller import MAX_DELAY as MAX_ECHO_DELAY
+from voice_guide.echo_canceller import best_fit
+from voice_guide.speech_in.audio import SAMPLE_RATE
 from voice_guide.speech_in.listener import Detection
 from voice_guide.speech_out.playback import Playback
 
 BARGE_IN = frozenset({Command.PAUSE, Command.PAIN, Command.NEXT})
 """Commands that act even while the guide is speaking."""
-
-
-@dataclass
-class SelfVoiceGate:
-    """Decides which detections to act on. Times are the listener's stream seconds;
-    `offset` maps them onto the playback clock (0 when both come from the same stream)."""
-
-    playback: Playback
-    echo_tail: float = 0.4
-    """Seconds after an utterance ends during which its echo can still be heard."""
-    offset: float = 0.0
-
-    def reason_to_ignore(self, detection: Detection) -> str | None:
-        """Why the detection is not acted on, or None to act on it."""
-        start = detection.start - self.offset - self.echo_tail
-        end = detection.end - self.offset
-        sounding = [h for h in self.playback.heard_between(start, end) if h.text]
-        for handle in sounding:
-            if sounds_like_part_of(detection.heard, handle.text):
-                return f"own voice: in {handle.text!r}"
-        if sounding and detection.command not in BARGE_IN:
-            return "guide speaking: only pause, ouch and next interrupt"
-        return None
-
-
 SIMILAR = 0.75
 """How alike (0..1, difflib ratio) a phrase and a stretch of the guide's words must be to
 count as the guide's own words misheard."""
+ECHO_EXPLAINED_DB = 10.0
+"""The echo explains the detection when removing it lowers the microphone's energy by at
+least this much (an echo-return-loss-enhancement figure): the rest is too weak to be a
+person talking over the guide."""
+SPEAKING_TAIL = 0.15
+"""The guide counts as speaking over a detection this long after its last sample (the
+room's direct echo path; the longer echo tail only matters for its own words)."""
+MIC_SECONDS = 20
 
 
 def sounds_like_part_of(phrase: str, text: str) -> bool:
@@ -64,3 +58,70 @@ def sounds_like_part_of(phrase: str, text: str) -> bool:
         if SequenceMatcher(None, target, " ".join(window)).ratio() >= SIMILAR:
             return True
     return False
+
+
+def echo_explained_db(mic: np.ndarray, played: np.ndarray) -> float:
+    """How many dB of the microphone's energy the best delayed and scaled copy of `played`
+    removes. `played` starts MAX_ECHO_DELAY (or less) before `mic` and ends with it."""
+    fit = best_fit(mic, played)
+    if fit is None:
+        return 0.0
+    share = min(fit[2], 1.0 - 1e-6)
+    return float(-10.0 * np.log10(1.0 - share))
+
+
+@dataclass
+class SelfVoiceGate:
+    """Decides which detections to act on. Times are the listener's stream seconds;
+    `offset` maps them onto the playback clock (0 when both come from the same stream)."""
+
+    playback: Playback
+    echo_tail: float = 0.4
+    """Seconds after an utterance ends during which its echo can still be heard."""
+    offset: float = 0.0
+    _mic: np.ndarray = field(
+        default_factory=lambda: np.zeros(MIC_SECONDS * SAMPLE_RATE, np.float32)
+    )
+    _mic_frames: int = 0
+
+    def observe(self, block: np.ndarray) -> None:
+        """Keep the microphone's recent audio (16 kHz, the blocks given to the listener)."""
+        size = len(self._mic)
+        kept = block[-size:]
+        at = (self._mic_frames + len(block) - len(kept)) % size
+        first = min(len(kept), size - at)
+        self._mic[at : at + first] = kept[:first]
+        self._mic[: len(kept) - first] = kept[first:]
+        self._mic_frames += len(block)
+
+    def reason_to_ignore(self, detection: Detection) -> str | None:
+        """Why the detection is not acted on, or None to act on it."""
+        start = detection.start - self.offset
+        end = detection.end - self.offset
+        recent = [h for h in self.playback.heard_between(start - self.echo_tail, end) if h.text]
+        for handle in recent:
+            if sounds_like_part_of(detection.heard, handle.text):
+                return f"own voice: in {handle.text!r}"
+        sounding = [h for h in self.playback.heard_between(start - SPEAKING_TAIL, end) if h.text]
+        if not sounding:
+            return None
+        if detection.command not in BARGE_IN:
+            return "guide speaking: only pause, ouch and next interrupt"
+        explained = self._echo_explains(detection)
+        if explained >= ECHO_EXPLAINED_DB:
+            return f"echo of the guide: it explains {explained:.0f} dB of the sound"
+        return None
+
+    def _echo_explains(self, detection: Detection) -> float:
+        mic = self._recent_mic(detection.start, detection.end)
+        first = detection.start - self.offset - MAX_ECHO_DELAY
+        played = self.playback.played(first, detection.end - self.offset)
+        if self.playback.sample_rate != SAMPLE_RATE:
+            played = soxr.resample(played, self.playback.sample_rate, SAMPLE_RATE)
+        return echo_explained_db(mic, played[-(len(mic) + round(MAX_ECHO_DELAY * SAMPLE_RATE)) :])
+
+    def _recent_mic(self, start: float, end: float) -> np.ndarray:
+        size = len(self._mic)
+        index = np.arange(round(start * SAMPLE_RATE), round(end * SAMPLE_RATE))
+        index = index[(index >= max(0, self._mic_frames - size)) & (index < self._mic_frames)]
+        return self._mic[index % size]

@@ -25,8 +25,11 @@ _READABLE = {
 class Transcript:
     """Writes events to a JSONL file (flushed per line) and/or a readable stream."""
 
-    def __init__(self, path: Path | None = None, echo: TextIO | None = None) -> None:
-        self._file = path.open("a", encoding="utf-8") if path else None
+    def __init__(
+        self, path: Path | None = None, echo: TextIO | None = None, append: bool = False
+    ) -> None:
+        """`append` continues an existing file (a resumed session); otherwise it starts anew."""
+        self._file = path.open("a" if append else "w", encoding="utf-8") if path else None
         self._echo = echo
         self.events: list[dict[str, Any]] = []
 

@@ -119,7 +119,7 @@ def run(
             session_id = store.start_session(routine, model.title, recipient, time.time())
         else:
             session_id, recipient = point.session_id, point.recipient
-        record = Transcript(transcript)
+        record = Transcript(transcript, append=point is not None)
         speaker = _speaker(model, output, routine_voice(model, voice, rate, volume), no_earcons)
         runner = SessionRunner(
             Session(model),
