@@ -131,6 +131,8 @@ class _Synthesizer:
         self._espeak = _espeak
         self._finished = threading.Event()
         self._errors: list[BaseException] = []
+        self._applied: tuple[str | None, int, float] | None = None
+        """The (voice, rate, volume) espeak-ng has now: set again only when they change."""
         engine.connect("finished-utterance", self._on_finished)
         engine.connect("error", self._on_error)
         self.voices = tuple(self._list_voices())
@@ -153,10 +155,8 @@ class _Synthesizer:
             voices.append(VoiceInfo(voice.id, voice.name, languages, voice.gender))
         return voices
 
-    def synthesize(
-        self, text: str, voice: str | None, rate: int, volume: float, timeout: float
-    ) -> AudioBuffer:
-        self._errors.clear()
+    def _apply(self, voice: str | None, rate: int, volume: float) -> None:
+        self._applied = None
         if voice is not None:
             self._engine.setProperty("voice", voice)
         self._engine.setProperty("rate", rate)
@@ -164,12 +164,20 @@ class _Synthesizer:
         # espeak-ng queues parameter changes behind any synthesis still in its fifo, and
         # runAndWait starts with a Cancel() whenever espeak is busy, which drops them: the
         # rate silently stayed unchanged in about a quarter of renders. Wait until espeak
-        # has applied them.
+        # has applied them (about 17 ms, hence only when the settings change).
         self._espeak.Synchronize()
         if self._errors:
             raise UnknownVoiceError(
                 f"espeak-ng rejected voice {voice!r}; `voice-guide voices` lists the voices."
             )
+        self._applied = (voice, rate, volume)
+
+    def synthesize(
+        self, text: str, voice: str | None, rate: int, volume: float, timeout: float
+    ) -> AudioBuffer:
+        self._errors.clear()
+        if (voice, rate, volume) != self._applied:
+            self._apply(voice, rate, volume)
         target = io.BytesIO()
         self._finished.clear()
         self._engine.save_to_file(text, target)
