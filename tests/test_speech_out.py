@@ -219,6 +219,20 @@ def test_overlay_mixes_on_top_and_clips() -> None:
     assert speech.end is None and player.current is speech
 
 
+def test_played_returns_what_was_pulled_for_the_echo_check() -> None:
+    rate = 1000
+    player = Playback(rate)
+    ramp = (np.arange(25 * rate) % 1000 / 1000).astype(np.float32)  # longer than the tap
+    player.play(ramp, "a long ramp")
+    for _ in range(25 * rate // 30 + 1):
+        player.pull(30)  # block size not dividing the tap: the ring wraps mid-block
+    assert np.array_equal(player.played(24.0, 24.5), ramp[24 * rate : 24 * rate + 500])
+    assert np.array_equal(player.played(10.25, 10.75), ramp[10250:10750])
+    assert not player.played(1.0, 2.0).any()  # older than the tap keeps
+    future = player.played(player.clock - 0.01, player.clock + 1.0)
+    assert len(future) == 1010 and not future[10:].any()
+
+
 def test_pull_into_fills_a_strided_view() -> None:
     player = Playback(1000)
     player.play(_tone(0.005), "x")
