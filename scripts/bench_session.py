@@ -180,6 +180,10 @@ def run_demo(routine: str | Path, options: Sequence[str], transcript: Path) -> D
     done.set()
     poller.join()
     reader.join()
+    if child.returncode not in (0, 1):  # 1: cut by --max-minutes before the end
+        print(
+            f"voice-guide demo exited {child.returncode}: {''.join(stderr)[-800:]}", file=sys.stderr
+        )
     events = [json.loads(line) for line in transcript.read_text(encoding="utf-8").splitlines()]
     return DemoRun(
         events,
@@ -636,6 +640,10 @@ class Trial:
     acted: bool
     stop_delay: float | None
     was_speaking: bool | None
+    current_step: str
+    """The step going on when the person began (the planned one unless the run diverged)."""
+    into_step: float
+    """Seconds into that step when the person began."""
 
 
 def acted_on(events: list[dict[str, Any]], heard: dict[str, Any], command: Command) -> bool:
@@ -671,7 +679,8 @@ def probe(name: str, voice: str, until: float, work: Path) -> Probe:
     recoveries: list[float] = []
     for _ in range(PROBE_TRIES):
         cap = ["--person-voice", voice, "--max-minutes", f"{until / 60:.3f}"]
-        run = run_demo(name, [*options, *cap] or ["--no-person", *cap], work / "probe.jsonl")
+        nobody = [] if options else ["--no-person"]
+        run = run_demo(name, [*options, *nobody, *cap], work / "probe.jsonl")
         stall = stalled_at(run.events)
         if stall is None:
             break
@@ -799,7 +808,8 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
             f"- {t.phrase!r} {t.routine}/{t.step} {t.voice}: {t.outcome.result}"
             + (f" {t.outcome.detail}" if t.outcome.detail else "")
             + (f", {t.outcome.delay:.2f} s" if t.outcome.delay is not None else "")
-            + ("" if t.over_speech else ", the guide was quiet when the phrase began")
+            + f"; began {t.into_step:.1f} s into step {t.current_step}"
+            + ("" if t.over_speech else ", the guide was quiet then")
             for t in trials
         )
     )
@@ -829,7 +839,21 @@ def judge_trial(
         if stops and stops[0]["t"] - heard_at < 1.0:
             stop_delay = stops[0]["t"] - heard_at
             was_speaking = stops[0]["was_speaking"]
-    return Trial(routine, step, phrase, voice, over, outcome, acted, stop_delay, was_speaking)
+    steps = [e for e in run.events if e["event"] == "step" and e["t"] <= outcome.start]
+    current = steps[-1] if steps else {"id": "-", "t": 0.0}
+    return Trial(
+        routine,
+        step,
+        phrase,
+        voice,
+        over,
+        outcome,
+        acted,
+        stop_delay,
+        was_speaking,
+        current["id"],
+        outcome.start - current["t"],
+    )
 
 
 # -- self-trigger -------------------------------------------------------------------------
