@@ -60,6 +60,7 @@ class SessionRunner:
         self.timer: float | None = None
         self._checkpoint = checkpoint
         self._on_log = on_log
+        self._ended_early = False
 
     @property
     def ended(self) -> bool:
@@ -123,6 +124,7 @@ class SessionRunner:
             for step in upcoming:
                 self.speaker.prerender(step.say)
         if log.event == "end":
+            self._ended_early = bool(log.data["early"])
             log = Log("end", {"summary": self.summary(now)})
         if log.event != "unused":
             self.transcript.write(now, log.event, **log.data)
@@ -131,7 +133,7 @@ class SessionRunner:
 
     def summary(self, now: float) -> dict[str, object]:
         """What the session did, for the transcript's end event and the history."""
-        early = self.state.phase is Phase.ENDED and len(self.state.done) < len(self.session.steps)
+        early = self._ended_early
         return {
             "duration": round(now, 1),
             "steps_done": len(self.state.done),
