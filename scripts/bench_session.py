@@ -625,7 +625,11 @@ the guide is quiet, as a polite person would: they measure the same listener in 
 BARGE_STEPS = {"neck-and-shoulders": [1, 2, 3, 4], "back-massage": [1, 2, 3]}
 VOICES = ["rms", "slt", "awb"]
 BARGE_AFTER = 15.0
-"""Seconds a trial runs on after the person's phrase."""
+"""Seconds a trial runs on after the person's phrase is due."""
+POLITE_AFTER = 90.0
+"""The same for lighter/stronger, which the room holds back until the guide is quiet."""
+URGENT = (Command.PAUSE, Command.PAIN, Command.NEXT)
+"""What the room lets the person say over the guide (and the gate lets through)."""
 PROBE_TRIES = 8
 
 
@@ -720,7 +724,9 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
             at = found.starts[index] + args.barge_offset
             for phrase in phrases:
                 options = [*found.options, *say_option(at, phrase), "--person-voice", voice]
-                options += ["--max-minutes", f"{(at + BARGE_AFTER) / 60:.3f}"]
+                # A polite phrase waits for the guide to fall silent, which can take a while.
+                after = BARGE_AFTER if parse_command(phrase) in URGENT else POLITE_AFTER
+                options += ["--max-minutes", f"{(at + after) / 60:.3f}"]
                 print(
                     f"barge-in: {name} step {index} at {at:.1f} s {phrase!r}",
                     file=sys.stderr,
@@ -748,20 +754,20 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
                 counts["missed"],
                 counts["wrong"] and f"{counts['wrong']} ({_counts(wrong)})",
                 counts["gated"],
+                counts["not said"],
                 fmt(percentile(delays, 50)),
                 fmt(percentile(delays, 95)),
                 fmt(max(stops) * 1000, ".0f") if stops else "-",
             ]
         )
-    urgent = (Command.PAUSE, Command.PAIN, Command.NEXT)
-    barge = [t for t in trials if parse_command(t.phrase) in urgent and t.over_speech]
+    barge = [t for t in trials if parse_command(t.phrase) in URGENT and t.over_speech]
     detected = [t for t in barge if t.outcome.result == "heard"]
     all_delays = [t.outcome.delay for t in detected if t.outcome.delay is not None]
     stops = [t.stop_delay * 1000 for t in detected if t.stop_delay is not None]
     summary = {
         "trials": len(barge),
         "not_over_speech": sum(
-            1 for t in trials if parse_command(t.phrase) in urgent and not t.over_speech
+            1 for t in trials if parse_command(t.phrase) in URGENT and not t.over_speech
         ),
         "detected": len(detected),
         "acted": sum(t.acted for t in barge),
@@ -793,6 +799,7 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
                 "missed",
                 "wrong",
                 "gated",
+                "not said (no quiet moment)",
                 "delay p50 s",
                 "delay p95 s",
                 "detect->stop max ms",
@@ -827,8 +834,10 @@ def judge_trial(
     at: float,
 ) -> Trial:
     outcomes = [o for o in person_outcomes(run.events) if o.start >= at - 0.01]
-    if not outcomes:
-        raise SystemExit(f"the person never spoke in a {routine} run: {run.stderr[-500:]}")
+    if not outcomes:  # still waiting for a quiet moment when the run was cut
+        command = parse_command(phrase)
+        assert command is not None
+        outcomes = [Outcome(phrase, command, at, at, "not said", None, "no quiet moment")]
     outcome = outcomes[0]
     over = speaking_at(speech.intervals(run.events), outcome.start)
     acted = outcome.result == "heard" and acted_on(run.events, outcome.heard, outcome.expected)

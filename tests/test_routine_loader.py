@@ -495,7 +495,6 @@ def test_lint_warnings_are_located(tmp_path: Path) -> None:
         (16, 54, "'wait' is a command phrase: the listener takes it for 'pause'"),
         (16, 10, "takes about \\d+s to say .* longer than the step \\(5s\\)"),
         (19, 18, "the technique for level 4 is never said"),
-        (23, 12, "the default 'declined' text .* says 'skip'"),
         (23, 27, "offered only from level 3, but the pressure cannot be that high"),
         (23, 27, "goes to medium pressure \\(level 3 of 4\\) but has no safety note"),
     ]

@@ -114,7 +114,7 @@ class Script:
 def test_start_speaks_intro_safety_section_and_first_step():
     s = Script(routine())
     assert s(Start(), 0.0) == [
-        "Welcome. This is Test routine. You can say help at any time.",
+        "Welcome. Today: Test routine. Say help at any time to hear what you can say.",
         "Never press on the spine.",
         "Warm up",
         "Glide your palms up.",
@@ -254,7 +254,7 @@ def test_offer_asks_and_yes_begins_no_answer_declines():
     quiet.hear(Command.STRONGER, 2.0)
     quiet.hear(Command.NEXT, 3.0)
     assert quiet.run_timers_until(3.0 + ASK_TIMEOUT) == [
-        "No problem, we will skip it.",
+        "All right, we will leave it out.",
         "Closing",
         "Now, rest.",
         "Rest your hands.",

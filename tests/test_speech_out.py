@@ -159,6 +159,22 @@ def test_prerender_is_used_by_get(renderer: EspeakRenderer) -> None:
     assert cache.renders == 1
 
 
+def test_get_jumps_ahead_of_queued_prerenders(renderer: EspeakRenderer) -> None:
+    """Pre-rendering a whole routine never delays what is about to be said."""
+    cache = RenderCache(renderer, RATE)
+    backlog = [f"Pre-rendered sentence number {n}, waiting in line." for n in range(40)]
+    for text in backlog:
+        cache.prerender(text)
+    now = cache.get(backlog[-1])  # queued last: moved to the front
+    fresh = cache.get("Something never pre-rendered.")  # urgent: ahead of the backlog too
+    assert now.seconds > 1 and fresh.seconds > 1
+    assert sum(cache.cached(text) for text in backlog) < 20
+    assert cache.renders == 41
+    for text in backlog:
+        cache.prerender(text).result(timeout=30)  # the backlog still completes, once each
+    assert all(cache.cached(text) for text in backlog) and cache.renders == 41
+
+
 def test_cache_evicts_least_recently_used(renderer: EspeakRenderer) -> None:
     one = RenderCache(renderer, RATE).get(SENTENCES[0])
     cache = RenderCache(renderer, RATE, max_bytes=int(one.samples.nbytes * 1.1))

@@ -594,7 +594,9 @@ class Session:
         return self.routine.pressure.levels[level].technique or ""
 
     def _intro(self) -> str:
-        return f"Welcome. This is {self.routine.title}. You can say help at any time."
+        return (
+            f"Welcome. Today: {self.routine.title}. Say help at any time to hear what you can say."
+        )
 
     def _step(self, state: SessionState) -> Step:
         return self.steps[min(state.index, len(self.steps) - 1)]

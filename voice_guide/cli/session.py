@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import signal
 import sys
@@ -42,7 +43,7 @@ from voice_guide.speech_out.errors import OutputDeviceError, SpeechOutError
 from voice_guide.speech_out.playback import Playback
 from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
 from voice_guide.speech_out.speaker import GuideSpeaker, Speaker, TextSpeaker
-from voice_guide.store import ResumePoint, Store
+from voice_guide.store import ResumePoint, Store, StoreError
 from voice_guide.transcript import Transcript
 
 
@@ -54,6 +55,20 @@ def load_or_exit(name: str) -> Routine:
         for problem in error.problems:
             click.echo(str(problem), err=True)
         sys.exit(1)
+
+
+def _store_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """A session database that cannot be used ends the command with one sentence."""
+
+    @functools.wraps(command)
+    def guarded(*args: object, **kwargs: object) -> None:
+        try:
+            command(*args, **kwargs)
+        except StoreError as error:
+            click.echo(f"voice-guide: {error}", err=True)
+            sys.exit(1)
+
+    return guarded
 
 
 class _Terminate(Exception):
@@ -77,6 +92,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 @click.option("--output-device", help="Speaker: index or part of its name (voice-guide devices).")
 @_voice_options
 @click.option("--no-earcons", is_flag=True, help="No tones, only speech.")
+@_store_errors
 def run(
     routine: str,
     keyboard: bool,
@@ -96,6 +112,7 @@ def run(
     """Guide a session of ROUTINE (a built-in name, a user routine or a YAML file), speaking
     through the speaker and listening through the microphone. Without them (or with
     --keyboard --text) commands are typed and speech is printed."""
+    recipient = " ".join(recipient.split()) or None if recipient else None
     model = load_or_exit(routine)
     output = None if text else _output_or_none(output_device)
     microphone = not keyboard and _microphone_available(input_device)
@@ -126,7 +143,7 @@ def run(
             speaker,
             record,
             profile=_profile(store, recipient, avoid),
-            checkpoint=lambda state, t: store.checkpoint(session_id, state.to_dict(), t),
+            checkpoint=_checkpointer(store, session_id),
             on_log=_profile_updater(store, recipient),
         )
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -231,6 +248,24 @@ def _listen_live(
         on_block=(lambda now: keeper.check()) if keeper else None,
         playback_clock=lambda: playback.clock,
     )
+
+
+def _checkpointer(store: Store, session_id: int) -> Callable[[SessionState, float], None]:
+    """Saves the state at every event; a database that fails mid-session is reported once
+    and the session goes on (the transcript still records everything)."""
+    failed = False
+
+    def save(state: SessionState, now: float) -> None:
+        nonlocal failed
+        try:
+            store.checkpoint(session_id, state.to_dict(), now)
+            failed = False
+        except StoreError as error:
+            if not failed:
+                click.echo(f"voice-guide: could not save the session ({error})", err=True)
+            failed = True
+
+    return save
 
 
 def _resume_point(store: Store, routine: str, recipient: str | None) -> ResumePoint:

@@ -228,7 +228,7 @@ class Offer(_Strict):
         None, description="Only offer when the pressure has reached at least this level."
     )
     ask: Text = Field(description="The question; the person answers 'yes' or 'no'.")
-    declined: Text = Field("No problem, we will skip it.", description="Said on 'no'.")
+    declined: Text = Field("All right, we will leave it out.", description="Said on 'no'.")
 
 
 class Step(_Strict):

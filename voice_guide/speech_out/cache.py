@@ -34,6 +34,9 @@ class RenderCache:
         self._max_bytes = max_bytes
         self._entries: OrderedDict[CacheKey, AudioBuffer] = OrderedDict()
         self._pending: dict[CacheKey, Future[AudioBuffer]] = {}
+        """What callers wait on, per text being rendered."""
+        self._rendering: dict[CacheKey, Future[AudioBuffer]] = {}
+        """The renderer's own future for each pending text (cancelled when promoted)."""
         self._bytes = 0
         # Re-entrant: a render that is already done runs its callback (`_store`) at once, in
         # the thread that holds the lock in `_lookup`.
@@ -54,7 +57,9 @@ class RenderCache:
             return self.key(text) in self._entries
 
     def prerender(self, text: str) -> Future[AudioBuffer]:
-        """Start rendering `text` in the background (no-op when cached or already pending)."""
+        """Start rendering `text` in the background, behind anything about to be said
+        (no-op when cached or already pending). Pre-rendering a whole routine at the start
+        is fine: a get() of a text still waiting in that queue moves it to the front."""
         with self._lock:
             return self._lookup(self.key(text), text, count_hit=False)
 
@@ -69,7 +74,8 @@ class RenderCache:
             raise RenderError(f"Rendering {text[:40]!r} timed out.") from exc
 
     def _lookup(self, key: CacheKey, text: str, count_hit: bool) -> Future[AudioBuffer]:
-        # Called with the lock held; never waits.
+        # Called with the lock held; never waits. `count_hit` is True for get(): the text
+        # is about to be said, so its render is urgent.
         if key in self._entries:
             self._entries.move_to_end(key)
             self.hits += count_hit
@@ -78,26 +84,38 @@ class RenderCache:
             return done
         if key in self._pending:
             self.hits += count_hit
-            return self._pending[key]
+            future = self._pending[key]
+            if count_hit and self._rendering[key].cancel():
+                # Still queued behind other pre-renders: render it now, ahead of them.
+                self._submit(key, text, future, urgent=True)
+            return future
         self.renders += 1
-        rendered = self._renderer.submit(text)
-        future: Future[AudioBuffer] = Future()
+        future = Future()
         self._pending[key] = future
-        rendered.add_done_callback(lambda f: self._store(key, f, future))
+        self._submit(key, text, future, urgent=count_hit)
         return future
+
+    def _submit(self, key: CacheKey, text: str, future: Future, urgent: bool) -> None:
+        rendered = self._renderer.submit(text, urgent=urgent)
+        self._rendering[key] = rendered
+        rendered.add_done_callback(lambda f: self._store(key, f, future))
 
     def _store(self, key: CacheKey, rendered: Future[AudioBuffer], future: Future) -> None:
         # Runs on the worker thread right after synthesis: the resampling happens there too,
         # so a pre-rendered utterance is ready to play as is.
+        if rendered.cancelled():
+            return  # replaced by an urgent render of the same text
         try:
             audio = rendered.result().resampled(self.sample_rate)
         except Exception as exc:
             with self._lock:
                 self._pending.pop(key, None)
+                self._rendering.pop(key, None)
             future.set_exception(exc if isinstance(exc, SpeechOutError) else RenderError(str(exc)))
             return
         with self._lock:
             self._pending.pop(key, None)
+            self._rendering.pop(key, None)
             self._entries[key] = audio
             self._bytes += audio.samples.nbytes
             while self._bytes > self._max_bytes and len(self._entries) > 1:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import itertools
 import queue
 import threading
 from collections.abc import Callable
@@ -102,8 +103,10 @@ class Renderer(Protocol):
         """Render one utterance and wait for it."""
         ...
 
-    def submit(self, text: str) -> Future[AudioBuffer]:
-        """Start rendering one utterance; the future holds the audio or a RenderError."""
+    def submit(self, text: str, urgent: bool = True) -> Future[AudioBuffer]:
+        """Start rendering one utterance; the future holds the audio or a RenderError.
+        Non-urgent work (pre-rendering) waits behind urgent work and can be cancelled while
+        it waits."""
         ...
 
 
@@ -192,6 +195,9 @@ class _Synthesizer:
             raise RenderError(f"espeak-ng wrote no audio for {text[:40]!r}.") from exc
 
 
+_Job = tuple[Callable[..., Any], tuple[Any, ...], Future[Any]]
+
+
 class _Worker:
     """The one thread that owns the synthesizer (pyttsx3 keeps one engine per process,
     so one worker per process, created on first use, not at import).
@@ -203,8 +209,10 @@ class _Worker:
     _instance: _Worker | None = None
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], Future[Any]]]
-        self._jobs = queue.SimpleQueue()
+        # (priority, order, job): urgent work (something about to be said) runs before
+        # queued pre-renders, otherwise first come, first served.
+        self._jobs: queue.PriorityQueue[tuple[int, int, _Job]] = queue.PriorityQueue()
+        self._order = itertools.count()
         self._synthesizer: _Synthesizer | None = None
         threading.Thread(target=self._run, name="voice-guide-tts", daemon=True).start()
 
@@ -217,8 +225,8 @@ class _Worker:
 
     def _run(self) -> None:
         while True:
-            function, args, future = self._jobs.get()
-            if not future.set_running_or_notify_cancel():
+            _, _, (function, args, future) = self._jobs.get()
+            if not future.set_running_or_notify_cancel():  # cancelled while queued
                 continue
             try:
                 future.set_result(function(*args))
@@ -231,10 +239,11 @@ class _Worker:
             self._synthesizer = _Synthesizer()
         return self._synthesizer
 
-    def call(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
-        """Run `function(*args)` on the worker, after everything queued before it."""
+    def call(self, function: Callable[..., Any], *args: Any, urgent: bool = True) -> Future[Any]:
+        """Run `function(*args)` on the worker: after the urgent work queued before it, and
+        (when `urgent`) before any queued non-urgent work."""
         future: Future[Any] = Future()
-        self._jobs.put((function, args, future))
+        self._jobs.put((0 if urgent else 1, next(self._order), (function, args, future)))
         return future
 
 
@@ -301,9 +310,10 @@ class EspeakRenderer:
         """The settings in use, voice resolved to an installed voice id."""
         return self._settings
 
-    def submit(self, text: str) -> Future[AudioBuffer]:
-        """Queue `text` on the worker; the future gives 22050 Hz audio or raises RenderError."""
-        return self._worker.call(self._render_on_worker, text)
+    def submit(self, text: str, urgent: bool = True) -> Future[AudioBuffer]:
+        """Queue `text` on the worker (pre-renders with `urgent=False` wait behind what is
+        about to be said); the future gives 22050 Hz audio or raises RenderError."""
+        return self._worker.call(self._render_on_worker, text, urgent=urgent)
 
     def render(self, text: str) -> AudioBuffer:
         """Render `text` and wait (raises RenderError, never hangs past the timeout)."""
