@@ -306,7 +306,7 @@ def person_outcomes(events: list[dict[str, Any]]) -> list[Outcome]:
                 person["phrase"], expected, lo, person["end"], "wrong", heard[0], wrong
             )
         elif gated:
-            reason = gated[0]["reason"].split(":")[0]
+            reason = gated[0]["reason"][:90]
             outcome = Outcome(person["phrase"], expected, lo, person["end"], "gated", None, reason)
         else:
             outcome = Outcome(person["phrase"], expected, lo, person["end"], "missed")
