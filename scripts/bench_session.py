@@ -126,7 +126,10 @@ class DemoRun:
         return running[0] if running else None
 
     def end_rss(self) -> Sample | None:
-        return self.samples[-1] if self.samples else None
+        """The last RSS while the session was still running (not during the exit)."""
+        final = self.session_seconds
+        running = [s for s in self.samples if s.session is not None and s.session < final]
+        return running[-1] if running else (self.samples[-1] if self.samples else None)
 
 
 def _rss_mb(pid: int) -> float | None:
@@ -490,6 +493,7 @@ def soak(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, Any]
         "rss_start_mb": first.rss_mb if first else None,
         "rss_start_at_min": (first.session or 0) / 60 if first else None,
         "rss_end_mb": last.rss_mb if last else None,
+        "rss_end_at_min": (last.session or 0) / 60 if last else None,
         "rss_peak_mb": run.peak_mb,
         "timed_steps": len(drifts),
         "command_steps": moved,
@@ -524,13 +528,21 @@ def soak(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, Any]
                     f"{run.wall:.0f} s / {summary['speed']:.1f}x real time "
                     f"(machine load average {fmt(run.load, '.1f')} on {os.cpu_count()} cores)",
                 ],
-                ["CPU time", f"{run.cpu:.0f} s ({run.cpu / run.wall:.2f} cores)"],
+                [
+                    "CPU time",
+                    f"{run.cpu:.0f} s: {run.session_seconds / max(run.cpu, 1e-9):.0f}x real time "
+                    "per CPU second (the speed on an idle core)",
+                ],
                 [
                     "RSS at start",
                     f"{fmt(summary['rss_start_mb'], '.0f')} MB "
                     f"(first stable value, session minute {summary['rss_start_at_min'] or 0:.1f})",
                 ],
-                ["RSS at end", f"{fmt(summary['rss_end_mb'], '.0f')} MB"],
+                [
+                    "RSS at end",
+                    f"{fmt(summary['rss_end_mb'], '.0f')} MB (last value before the session "
+                    f"ended, minute {summary['rss_end_at_min'] or 0:.1f})",
+                ],
                 ["peak RSS", f"{run.peak_mb:.0f} MB"],
                 ["timer-driven step changes", f"{len(drifts)} (+{moved} made by a command)"],
                 [
