@@ -11,13 +11,14 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
 import numpy as np
 
 from voice_guide.commands import Command, parse_command
-from voice_guide.echo_canceller import EchoCanceller
+from voice_guide.echo_canceller import EchoCanceller, EchoPath
 from voice_guide.effects import CancelSpeech, CancelTimer, Earcon, Effect, Log, Say, StartTimer
 from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import (
@@ -219,13 +220,17 @@ def run_audio(
         runner.start(now())
     saved = now()
     canceller = EchoCanceller(gate.playback)
+    clocks = ClockAlignment()
     for block in blocks:
         start = fed / SAMPLE_RATE
         fed += len(block)
         if playback_clock is not None:
-            gate.offset = fed / SAMPLE_RATE - playback_clock()
+            gate.offset = clocks.offset(fed / SAMPLE_RATE, playback_clock())
         gate.observe(block)
+        path = canceller.path
         clean = canceller.process(block, start - gate.offset)
+        if canceller.path is not None and canceller.path != path:
+            _report_echo_path(runner, canceller.path, path, now())
         for detection in listener.feed(clean):
             _judge(runner, gate, detection, offset)
         runner.poll(now())
@@ -237,6 +242,35 @@ def run_audio(
         if runner.ended and not runner.speaker.speaking:
             break
     return now()
+
+
+class ClockAlignment:
+    """Maps microphone time onto the playback clock when they are separate devices.
+
+    Both run from the same sound server at the same rate, but blocks arrive in bursts: a
+    microphone block that waited in the queue is older than the playback clock suggests.
+    The freshest blocks give the largest difference, so the offset is the largest seen
+    over the last few seconds: steady, and still following slow drift."""
+
+    def __init__(self, window: int = 250) -> None:
+        self._recent: deque[float] = deque(maxlen=window)
+
+    def offset(self, mic_time: float, playback_time: float) -> float:
+        """Seconds to subtract from microphone time to get playback time."""
+        self._recent.append(mic_time - playback_time)
+        return max(self._recent)
+
+
+def _report_echo_path(
+    runner: SessionRunner, new: EchoPath, old: EchoPath | None, now: float
+) -> None:
+    """Note a new echo estimate in the transcript when it moved noticeably."""
+    moved = (
+        old is None or abs(new.delay - old.delay) > 16 or abs(new.gain - old.gain) > 0.1 * old.gain
+    )
+    if moved:
+        delay_ms = round(1000 * new.delay / SAMPLE_RATE)
+        runner.transcript.write(now, "echo_path", delay_ms=delay_ms, gain=round(new.gain, 3))
 
 
 def _judge(runner: SessionRunner, gate: SelfVoiceGate, detection: Detection, offset: float) -> None:

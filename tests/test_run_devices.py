@@ -1,0 +1,90 @@
+"""`voice-guide run` on real PortAudio devices: a PulseAudio null sink plays the guide and
+its monitor is the microphone, so the guide hears all of its own voice (echo gain 1.0)
+while a person's phrase is played into the same sink with paplay."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from audio_devices import NullSink
+
+pytest_plugins = ["audio_devices"]
+pytestmark = [pytest.mark.devices, pytest.mark.audio]
+
+ROUTINE = """\
+title: Device check
+pressure:
+  levels:
+    1: {name: feather, technique: Fingertips only.}
+    2: {name: light, technique: Flat palms.}
+  start: 2
+steps:
+  - id: rest
+    say: Rest your palms on the shoulders and breathe slowly with your partner.
+    duration: 1m
+    area: shoulders
+"""
+
+
+def _events(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _wait_for(path: Path, predicate, timeout: float) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = _events(path)
+        if predicate(events):
+            return events
+        time.sleep(0.2)
+    return _events(path)
+
+
+def _play(sink: NullSink, text: str, tmp_path: Path) -> None:
+    wav = tmp_path / f"{text.replace(' ', '_')}.wav"
+    subprocess.run(["flite", "-voice", "rms", "-t", text, "-o", str(wav)], check=True)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(sink.runtime_dir)}
+    subprocess.run(["paplay", str(wav)], env=env, check=True, timeout=20)
+
+
+def test_run_speaks_listens_and_never_obeys_itself(pulse_null_sink, tmp_path):
+    routine = tmp_path / "device-check.yaml"
+    routine.write_text(ROUTINE)
+    transcript = tmp_path / "run.jsonl"
+    env = {**os.environ, "VOICE_GUIDE_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voice_guide", "run", str(routine), "--transcript", str(transcript)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        started = _wait_for(transcript, lambda ev: any(e["event"] == "step" for e in ev), 30)
+        assert started, "the session did not start on the null sink"
+        time.sleep(9)  # the guide says its welcome and the instruction, all of it echoed back
+        _play(pulse_null_sink, "a little lighter", tmp_path)
+        events = _wait_for(
+            transcript, lambda ev: any(e["event"] == "heard" for e in ev), timeout=10
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert "no usable" not in err, err  # it really ran on the devices, not the keyboard
+    heard = [e for e in events if e["event"] == "heard"]
+    assert [h["command"] for h in heard] == ["lighter"], (heard, err)
+    assert any(e["event"] == "pressure" and e["level"] == 1 for e in events)
+    assert process.returncode == 130
