@@ -53,10 +53,13 @@ class Listener:
         sample_rate: int = SAMPLE_RATE,
         vad: Vad | None = None,
         segmenter: SegmenterSettings | None = None,
+        max_extra_speech: float = 0.6,
     ) -> None:
         """`recognizer` judges utterances; `vad` defaults to Silero VAD (ONNX).
 
         Only 16 kHz is accepted: sources resample before feeding (see sources.py).
+        `max_extra_speech` (seconds): an utterance judged at its end is rejected when it holds
+        more speech than this outside the phrase ("next week we fly to Lisbon" is not "next").
         """
         if sample_rate != SAMPLE_RATE:
             raise ValueError(f"Listener takes {SAMPLE_RATE} Hz audio; resample before feeding")
@@ -67,6 +70,7 @@ class Listener:
         self._samples = 0  # samples handed to the VAD so far: the stream clock
         self._utterance_start = 0
         self._decided = False
+        self.max_extra_speech = max_extra_speech
 
     @property
     def stream_time(self) -> float:
@@ -127,7 +131,16 @@ class Listener:
         hypothesis = self.recognizer.accept(event.audio)
         if hypothesis is None and event.kind == "end":
             hypothesis = self.recognizer.finish()
+            if hypothesis is not None and self._extra_speech(hypothesis) > self.max_extra_speech:
+                return None
         return self._emit(hypothesis)
+
+    def _extra_speech(self, hypothesis: Hypothesis) -> float:
+        """Seconds of the ended utterance outside the phrase (pre-roll and end wait excluded)."""
+        settings = self._segmenter.settings
+        spoken = self.stream_time - self._utterance_start / SAMPLE_RATE
+        spoken -= settings.pre_roll + settings.end_wait
+        return spoken - (hypothesis.end - hypothesis.start)
 
     def _emit(self, hypothesis: Hypothesis | None) -> Detection | None:
         if hypothesis is None:
