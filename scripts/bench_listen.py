@@ -430,8 +430,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "vg-bench")
     parser.add_argument("--split", choices=["dev", "heldout"], help="only these voices")
     parser.add_argument("--markdown", type=Path, help="write the table here")
-    parser.add_argument("--plot", type=Path, help="write a PNG plot here")
+    parser.add_argument("--plot", type=Path, help="write a PNG plot of the tables here")
+    parser.add_argument(
+        "--plot-only", nargs="+", type=Path, help="plot these saved --markdown tables and exit"
+    )
     args = parser.parse_args()
+    if args.plot_only:
+        plot(args.plot_only, args.plot or Path("listening.png"))
+        return
     args.work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     streams = build_corpus(args.language, args.work, args.split)
@@ -471,40 +477,56 @@ def main() -> None:
     print(table)
     if args.markdown:
         args.markdown.write_text(table + "\n", encoding="utf-8")
-    if args.plot:
-        plot(scores, args.plot, args.language)
+    if args.plot and args.markdown:
+        plot([args.markdown], args.plot)
 
 
-def plot(scores: dict[tuple[str, str, str], Score], path: Path, language: str) -> None:
-    """Accuracy and false accepts per condition, engine vs baseline, all voices."""
+def read_table(path: Path) -> list[dict[str, str]]:
+    """Rows of a table written by --markdown, as {column: text}."""
+    rows = [
+        line.strip("|").split("|")
+        for line in path.read_text().splitlines()
+        if line.startswith("| ")
+    ]
+    header = [c.strip() for c in rows[0]]
+    return [dict(zip(header, (c.strip() for c in row), strict=True)) for row in rows[1:]]
+
+
+def plot(tables: list[Path], path: Path) -> None:
+    """Accuracy, false accepts and delay per condition for every table row series."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    listeners = sorted({k[0] for k in scores})
+    series: dict[str, dict[str, dict[str, str]]] = {}
+    for table in tables:
+        language = table.stem.split("_")[0]
+        for row in read_table(table):
+            if row["voices"] == "all":
+                continue  # dev and held-out voices are shown apart
+            name = f"{language} {row['listener']} ({row['voices']})"
+            series.setdefault(name, {})[row["condition"]] = row
     conditions = list(CONDITIONS)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    width = 0.8 / len(listeners)
     metrics = (
-        ("accuracy", "accuracy"),
-        ("fa_per_min", "false accepts / min"),
-        ("delay_p50", "delay p50 (s)"),
+        ("accuracy", "accuracy", (0.97, 0.90)),
+        ("FA/min talk", "false accepts per minute of talk", (0.2,)),
+        ("delay p50 s", "delay p50 after phrase end (s)", (0.3,)),
     )
-    for ax, (metric, title) in zip(axes, metrics, strict=True):
-        for i, listener in enumerate(listeners):
-            values = [scores[(listener, "all", c)].row()[metric] for c in conditions]
-            ax.bar(np.arange(len(conditions)) + i * width, values, width, label=listener)
-        ax.set_xticks(np.arange(len(conditions)) + width * (len(listeners) - 1) / 2, conditions)
-        ax.set_title(title)
-    axes[0].axhline(0.97, color="grey", ls="--", lw=0.8)
-    axes[0].axhline(0.90, color="grey", ls=":", lw=0.8)
-    axes[1].axhline(0.2, color="grey", ls="--", lw=0.8)
-    axes[2].axhline(0.3, color="grey", ls="--", lw=0.8)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"voice-guide listen, language {language}, all voices")
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    width = 0.8 / max(1, len(series))
+    for ax, (column, title, targets) in zip(axes, metrics, strict=True):
+        for i, (name, rows) in enumerate(sorted(series.items())):
+            values = [float(rows[c][column]) if c in rows else np.nan for c in conditions]
+            ax.bar(np.arange(len(conditions)) + i * width, values, width, label=name)
+        for target in targets:
+            ax.axhline(target, color="grey", ls="--", lw=0.8)
+        ax.set_xticks(np.arange(len(conditions)) + width * (len(series) - 1) / 2, conditions)
+        ax.set_title(title, fontsize=10)
+    axes[0].legend(fontsize=7, loc="lower left")
+    fig.suptitle("voice-guide listen: listening benchmark (dashed: targets)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
 
 
 if __name__ == "__main__":
