@@ -50,7 +50,7 @@ PERSON = [
     "1:05 a little lighter",
     "1:25 that feels great",
     "2:02 ouch",  # two seconds into 'shoulder-circles': the guide is mid-instruction
-    "2:15 carry on",
+    "2:15 keep going",
     "2:50 pause",
     "3:05 resume",
 ]

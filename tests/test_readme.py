@@ -21,3 +21,13 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "scripts/test" in readme and "exec scripts/test" in ci
+
+
+def test_readme_phrase_table_is_the_english_phrase_table():
+    from voice_guide.cli.session import phrase_markdown
+    from voice_guide.commands import phrase_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- phrases:start -->\n(.*?)<!-- phrases:end -->", readme, re.S)
+    assert block, "README lost its phrase table markers"
+    assert block.group(1) == phrase_markdown(phrase_table("en")), "paste `voice-guide phrases`"

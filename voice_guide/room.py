@@ -283,7 +283,7 @@ def default_person(routine: Routine) -> list[PersonLine]:
         PersonLine(shoulders.start + 25, "a little lighter"),
         PersonLine(shoulders.start + 45, "that feels great"),
         PersonLine(middle.start + 30, "pause", barge_in=True),
-        PersonLine(middle.start + 45, "carry on"),
+        PersonLine(middle.start + 45, "keep going"),
         # Two seconds into a step the guide is still saying the instruction.
         PersonLine(lower.start + 2, "ouch", barge_in=True),
         PersonLine(lower.start + 20, "resume"),

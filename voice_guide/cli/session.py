@@ -15,6 +15,7 @@ import click
 
 from voice_guide.cli import cli
 from voice_guide.cli.speech_out import _voice_options
+from voice_guide.commands import Command, PhraseTable, phrase_table
 from voice_guide.diagram import mermaid
 from voice_guide.effects import Log
 from voice_guide.live import DeviceWatch, SpeakerKeeper, microphone_blocks
@@ -412,3 +413,25 @@ def demo(
     if not runner.ended:
         click.echo("voice-guide: the session did not end within --max-minutes.", err=True)
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--language", default="en", show_default=True)
+def phrases(language: str) -> None:
+    """Print what you can say, per command, as a Markdown table (from the phrase tables)."""
+    try:
+        table = phrase_table(language)
+    except LookupError as error:
+        click.echo(f"voice-guide: {error}", err=True)
+        sys.exit(1)
+    click.echo(phrase_markdown(table), nl=False)
+
+
+def phrase_markdown(table: PhraseTable) -> str:
+    """| command | phrases | rows, commands in their declared order."""
+    lines = ["| command | what you can say |", "|---|---|"]
+    for command in Command:
+        said = [phrase for phrase, meant in table.items() if meant is command]
+        if said:
+            lines.append(f"| {command.value} | {', '.join(said)} |")
+    return "\n".join(lines) + "\n"
