@@ -20,6 +20,7 @@ import numpy as np
 from voice_guide.commands import Command, parse_command
 from voice_guide.echo_canceller import EchoCanceller, EchoPath
 from voice_guide.effects import CancelSpeech, CancelTimer, Earcon, Effect, Log, Say, StartTimer
+from voice_guide.routine.timeline import build_timeline
 from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import (
     Event,
@@ -62,6 +63,9 @@ class SessionRunner:
         self._checkpoint = checkpoint
         self._on_log = on_log
         self._ended_early = False
+        self._spoken_by_step: dict[str, list[str]] = {}
+        for entry in build_timeline(session.routine).entries:
+            self._spoken_by_step.setdefault(entry.step_id, []).append(entry.text)
 
     @property
     def ended(self) -> bool:
@@ -121,9 +125,12 @@ class SessionRunner:
 
     def _log(self, log: Log, now: float) -> None:
         if log.event == "step":
+            # While this step runs, render what the next one will say (its section title,
+            # transition, instruction, safety notes, technique), so the move starts at once.
             upcoming = self.session.steps[log.data["index"] + 1 : log.data["index"] + 2]
             for step in upcoming:
-                self.speaker.prerender(step.say)
+                for text in self._spoken_by_step.get(step.id, ()):
+                    self.speaker.prerender(text)
         if log.event == "end":
             self._ended_early = bool(log.data["early"])
             log = Log("end", {"summary": self.summary(now)})
