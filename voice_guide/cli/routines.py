@@ -32,7 +32,7 @@ SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "urn:voice-guide:routine"
 
 
-def _read_or_exit(path_or_name: str) -> LoadedRoutine:
+def read_or_exit(path_or_name: str) -> LoadedRoutine:
     """A routine by name or path; its problems on stderr, one per line, then exit 1."""
     try:
         return read_routine(path_or_name)
@@ -40,6 +40,11 @@ def _read_or_exit(path_or_name: str) -> LoadedRoutine:
         for problem in error.problems:
             click.echo(str(problem), err=True)
         sys.exit(1)
+
+
+def load_or_exit(path_or_name: str) -> Routine:
+    """The routine model by name or path (problems printed, exit 1)."""
+    return read_or_exit(path_or_name).routine
 
 
 @cli.command()
@@ -74,7 +79,7 @@ def check(files: tuple[str, ...], strict: bool) -> None:
 def preview(routine: str) -> None:
     """Show the timeline of ROUTINE (a name or a file): sections, steps, start times,
     durations, pressure and cues, and the total, as it runs when nobody speaks."""
-    loaded = _read_or_exit(routine)
+    loaded = read_or_exit(routine)
     for line in preview_lines(loaded.routine):
         click.echo(line)
 

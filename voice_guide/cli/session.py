@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from voice_guide.cli import cli
+from voice_guide.cli.routines import load_or_exit
 from voice_guide.cli.speech_out import _voice_options
 from voice_guide.commands import Command, PhraseTable, phrase_table
 from voice_guide.diagram import mermaid
@@ -28,7 +29,6 @@ from voice_guide.room import (
     parse_bed,
     parse_person_line,
 )
-from voice_guide.routine.loader import RoutineError, load_routine
 from voice_guide.routine.model import Routine
 from voice_guide.runner import SessionRunner, run_audio, run_keyboard
 from voice_guide.self_voice import SelfVoiceGate
@@ -46,16 +46,6 @@ from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
 from voice_guide.speech_out.speaker import GuideSpeaker, Speaker, TextSpeaker
 from voice_guide.store import ResumePoint, Store, StoreError
 from voice_guide.transcript import Transcript
-
-
-def load_or_exit(name: str) -> Routine:
-    """The routine named or at a path; errors printed one per line, exit 1."""
-    try:
-        return load_routine(name)
-    except RoutineError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(1)
 
 
 def _store_errors(command: Callable[..., None]) -> Callable[..., None]:

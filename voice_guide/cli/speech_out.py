@@ -123,7 +123,7 @@ def render(
     sample_rate: int,
 ) -> None:
     """Render a whole session of ROUTINE to one WAV track, to follow from any music player."""
-    from voice_guide.cli.session import load_or_exit
+    from voice_guide.cli.routines import load_or_exit
     from voice_guide.routine.timeline import build_timeline
     from voice_guide.speech_out.cache import RenderCache
     from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
