@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import re
 import statistics
@@ -49,7 +50,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from voice_guide.commands import Command, parse_command
+from voice_guide.commands import Command, parse_command, phrase_table
 from voice_guide.routine.loader import load_routine
 from voice_guide.routine.model import Routine
 from voice_guide.routine.timeline import build_timeline
@@ -385,6 +386,24 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+def poisson_upper(count: int, confidence: float = 0.95) -> float:
+    """One-sided upper confidence bound of a Poisson mean after seeing `count` events (3.0
+    for none: the 'rule of three')."""
+    lo, hi = 0.0, 10.0 + 5 * count
+
+    def at_most(mean: float) -> float:
+        term = total = math.exp(-mean)
+        for k in range(1, count + 1):
+            term *= mean / k
+            total += term
+        return total
+
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if at_most(mid) > 1 - confidence else (lo, mid)
+    return hi
+
+
 def fmt(value: float | None, spec: str = ".2f") -> str:
     return "-" if value is None else format(value, spec)
 
@@ -476,6 +495,7 @@ def soak(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, Any]
     )
     run = run_demo(path, options, work / "soak.jsonl")
     drifts, moved = timer_drift(run.events, routine)
+    speech_h = sum(b - a for a, b in SpeechTimes(routine).intervals(run.events)) / 3600
     outcomes = person_outcomes(run.events)
     fa = false_accepts(run.events)
     first, last = run.start_rss(), run.end_rss()
@@ -506,6 +526,8 @@ def soak(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, Any]
         "delay_p95": percentile(delays, 95),
         "false_accepts": len(fa),
         "false_per_hour": len(fa) / hours if hours else None,
+        "speech_min": speech_h * 60,
+        "false_per_speech_hour": len(fa) / speech_h if speech_h else None,
         "ignored": dict(ignored_by_reason(run.events)),
         "steps": sum(e["event"] == "step" for e in run.events),
         "paused_min": paused_seconds(run.events) / 60,
@@ -566,7 +588,10 @@ def soak(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, Any]
                 ],
                 [
                     "false accepts (nobody speaking)",
-                    f"{len(fa)} ({fmt(summary['false_per_hour'], '.1f')} per hour of session)",
+                    f"{len(fa)}: {fmt(summary['false_per_hour'], '.1f')} per hour of session, "
+                    f"{fmt(summary['false_per_speech_hour'], '.1f')} per hour of the guide's "
+                    f"speech ({speech_h * 60:.0f} min; 95% upper bound "
+                    f"{poisson_upper(len(fa)) / speech_h if speech_h else 0:.1f} per hour)",
                 ],
                 ["ignored detections by reason", _counts(summary["ignored"])],
             ],
@@ -821,6 +846,7 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
     )
     if notes:
         out.append("\nNotes: " + "; ".join(notes) + ".")
+    masking(out)
     out.append("\nPer trial (routine/step voice: result):\n")
     out.append(
         "\n".join(
@@ -834,6 +860,46 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
     )
     summary["trial_list"] = trials
     return summary
+
+
+def masking(out: list[str]) -> None:
+    """Which barge-in phrases the self-voice gate would drop as the guide's own words over
+    each built-in routine's sentences: a static check with the gate's own word test."""
+    try:
+        from voice_guide.self_voice import BARGE_IN, sounds_like_part_of
+    except ImportError:  # the gate has no word test of that name (any more)
+        return
+    rows = []
+    entries = [
+        entry for name in BARGE_STEPS for entry in build_timeline(load_routine(name)).entries
+    ]
+    total = sum(entry.speech for entry in entries)
+    for phrase, command in sorted(phrase_table("en").items(), key=lambda kv: kv[1].value):
+        if command not in BARGE_IN:
+            continue
+        masked = [entry for entry in entries if sounds_like_part_of(phrase, entry.text)]
+        if masked:
+            example = min(masked, key=lambda entry: len(entry.text)).text
+            rows.append(
+                [
+                    f"{phrase!r}",
+                    command.value,
+                    f"{len(masked)}/{len(entries)}",
+                    f"{100 * sum(entry.speech for entry in masked) / total:.0f}%",
+                    f"{example[:70]!r}",
+                ]
+            )
+    out.append(
+        "\nBarge-in phrases the gate drops as the guide's own words (static check with "
+        "`voice_guide.self_voice.sounds_like_part_of` over every sentence the two built-in "
+        "routines say when nobody interrupts): said over such a sentence (or within the echo "
+        "tail after it), the command is ignored.\n"
+    )
+    out.append(
+        table(["phrase", "command", "sentences", "share of guide speech", "shortest example"], rows)
+        if rows
+        else "None."
+    )
 
 
 def judge_trial(
@@ -939,7 +1005,8 @@ def self_trigger(args: argparse.Namespace, work: Path, out: list[str]) -> dict[s
                     f"{run.session_seconds / 60:.1f} ({state})",
                     f"{spoken * 60:.1f}",
                     len(triggers),
-                    fmt(per_hour, ".0f"),
+                    fmt(per_hour, ".1f"),
+                    fmt(poisson_upper(len(triggers)) / spoken if spoken else None, ".1f"),
                     _counts(Counter(f"{e['command']} ({e['phrase']!r})" for e in triggers)),
                     _counts(ignored),
                     fmt(sum(ignored.values()) / spoken if spoken else None, ".0f"),
@@ -965,6 +1032,7 @@ def self_trigger(args: argparse.Namespace, work: Path, out: list[str]) -> dict[s
                 "guide speech min",
                 "self-triggers acted on",
                 "per hour of guide speech",
+                "95% upper bound per hour",
                 "what was acted on",
                 "ignored by reason",
                 "ignored per hour of speech",
@@ -972,6 +1040,13 @@ def self_trigger(args: argparse.Namespace, work: Path, out: list[str]) -> dict[s
             ],
             rows,
         )
+    )
+    hours = sum(v["speech_min"] for v in summary.values()) / 60
+    count = sum(v["self_triggers"] for v in summary.values())
+    out.append(
+        f"\nAll rooms together: {count} self-triggers in {hours * 60:.0f} min of the guide's "
+        f"speech, {count / hours if hours else 0:.1f} per hour (95% upper bound "
+        f"{poisson_upper(count) / hours if hours else 0:.1f} per hour)."
     )
     return summary
 
