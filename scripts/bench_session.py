@@ -296,7 +296,8 @@ def person_outcomes(events: list[dict[str, Any]]) -> list[Outcome]:
     outcomes = []
     for person in (e for e in events if e["event"] == "person"):
         expected = parse_command(person["phrase"])
-        assert expected is not None, person["phrase"]
+        if expected is None:
+            raise SystemExit(f"{person['phrase']!r} is not a command phrase (see en.yaml)")
         lo, hi = person["start"], person["end"] + MATCH_WINDOW
         near = [e for e in events if lo <= e["t"] <= hi]
         heard = [e for e in near if e["event"] == "heard"]
@@ -430,10 +431,14 @@ SOAK_PHRASES = [
     "that feels good",
 ]
 """The person's commands in turn. Every pause is followed by 'continue' 20 s later and, in
-case that was missed, 'carry on' halfway to the next command; the other commands too are
+case that was missed, 'keep going' halfway to the next command; the other commands too are
 followed by a 'continue' halfway to the next one (a no-op while the session runs), which
 gets the session going again when the guide paused itself on its own echo, as a real person
 would."""
+
+
+RECOVERY = ("continue", "keep going")
+"""What the person says to resume, and to try again."""
 
 
 def soak_script(total: float, every: float) -> list[str]:
@@ -444,9 +449,9 @@ def soak_script(total: float, every: float) -> list[str]:
         phrase = SOAK_PHRASES[n % len(SOAK_PHRASES)]
         options += say_option(at, phrase)
         if phrase == "pause":
-            options += say_option(at + 20, "continue") + say_option(at + every / 2, "carry on")
+            options += say_option(at + 20, RECOVERY[0]) + say_option(at + every / 2, RECOVERY[1])
         else:
-            options += say_option(at + every / 2, "continue")
+            options += say_option(at + every / 2, RECOVERY[0])
         at, n = at + every, n + 1
     return options
 
@@ -726,7 +731,7 @@ def probe(name: str, voice: str, until: float, work: Path) -> Probe:
         if stall is None:
             break
         recoveries.append(stall)
-        options += say_option(stall + 0.5, "continue")
+        options += say_option(stall + 0.5, RECOVERY[0])
     starts: dict[int, float] = {}
     for event in run.events:
         if event["event"] == "step":
@@ -969,7 +974,7 @@ def self_trigger(args: argparse.Namespace, work: Path, out: list[str]) -> dict[s
     wake: list[str] = []
     at = RECOVER_EVERY / 2
     while at < nominal:
-        wake += say_option(at, "continue")
+        wake += say_option(at, RECOVERY[0])
         at += RECOVER_EVERY
     rows, summary = [], {}
     for label, options in rooms:
@@ -1077,6 +1082,9 @@ def main(argv: list[str] | None = None) -> int:
         "--self-loops", type=int, default=1, help="self-trigger: repeats of back-massage per room"
     )
     args = parser.parse_args(argv)
+    unknown = [p for p in {*SOAK_PHRASES, *BARGE_PHRASES, *RECOVERY} if not parse_command(p)]
+    if unknown:
+        parser.error(f"not command phrases in en.yaml (any more): {unknown}; edit this script")
     out = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
         f"{os.cpu_count()} cores; git {git_head()}.\n"
