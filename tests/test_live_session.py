@@ -175,3 +175,70 @@ def test_sigterm_saves_and_resume_continues_at_the_same_step_and_pressure(tmp_pa
     assert welcome.startswith(f"Welcome back. {step['title']}.")
     scale = load_routine("neck-and-shoulders").pressure
     assert f"{scale.name(level).capitalize()} pressure." in welcome
+
+
+class _FailingOnce:
+    """The real PocketSphinx recognizer, made to raise on its first `faults` utterances:
+    a fault injected into the real engine, not a stand-in for it."""
+
+    def __init__(self, real, faults: int) -> None:
+        self._real = real
+        self._faults = faults
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def finish(self):
+        if self._faults > 0:
+            self._faults -= 1
+            raise RuntimeError("injected decoder fault")
+        return self._real.finish()
+
+
+def _virtual_session(tmp_path: Path, faults: int, lines: list[str]):
+    from voice_guide.room import RoomSettings, VirtualRoom, parse_person_line
+    from voice_guide.runner import SessionRunner
+    from voice_guide.self_voice import SelfVoiceGate
+    from voice_guide.session import Session
+    from voice_guide.speech_in.engines import create_recognizer
+    from voice_guide.speech_in.listener import Listener
+    from voice_guide.speech_out import EspeakRenderer, GuideSpeaker, Playback, RenderCache
+    from voice_guide.transcript import Transcript
+
+    routine = load_routine("neck-and-shoulders")
+    speaker = GuideSpeaker(RenderCache(EspeakRenderer(), 16000), Playback(16000))
+    room = VirtualRoom(speaker.playback, RoomSettings(), [parse_person_line(x) for x in lines])
+    recognizer = _FailingOnce(create_recognizer("pocketsphinx", "en").recognizer, faults)
+    transcript = Transcript(tmp_path / "t.jsonl")
+    runner = SessionRunner(Session(routine), speaker, transcript)
+    return runner, Listener(recognizer), room, SelfVoiceGate(speaker.playback), transcript
+
+
+def test_a_recognizer_fault_is_logged_and_the_session_goes_on(tmp_path):
+    import itertools
+
+    from voice_guide.runner import run_audio
+
+    runner, listener, room, gate, transcript = _virtual_session(
+        tmp_path, faults=1, lines=["1:05 a little lighter", "1:25 a little lighter"]
+    )
+    blocks = itertools.islice(room.chunks(), 50 * 100)  # 100 s of session
+    run_audio(runner, listener, blocks, gate)
+    faults = [e for e in transcript.events if e["event"] == "fault"]
+    heard = [e for e in transcript.events if e["event"] == "heard"]
+    assert len(faults) == 1 and faults[0]["device"] == "recognizer"
+    assert heard and heard[-1]["command"] == "lighter" and heard[-1]["t"] > faults[0]["t"]
+
+
+def test_a_recognizer_that_keeps_failing_gives_up_listening_not_the_session(tmp_path):
+    import itertools
+
+    from voice_guide.runner import MAX_RECOGNIZER_FAULTS, ListenerFailed, run_audio
+
+    lines = [f"1:{seconds:02d} a little lighter" for seconds in (5, 15, 25, 35, 45)]
+    runner, listener, room, gate, transcript = _virtual_session(tmp_path, faults=99, lines=lines)
+    with pytest.raises(ListenerFailed) as failure:
+        run_audio(runner, listener, itertools.islice(room.chunks(), 50 * 120), gate)
+    faults = [e for e in transcript.events if e["event"] == "fault"]
+    assert len(faults) == MAX_RECOGNIZER_FAULTS
+    assert not runner.ended and failure.value.at > 0

@@ -9,6 +9,7 @@ seconds, so the same runner runs against the keyboard (wall clock), the audio de
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections import deque
@@ -159,9 +160,11 @@ def run_keyboard(
     *,
     offset: float = 0.0,
     restore: SessionState | None = None,
+    started: bool = False,
 ) -> float:
     """Run a session with commands typed one per line, on the wall clock counted from
-    `offset` session seconds (where a restored session stopped). Returns the end time."""
+    `offset` session seconds (where a restored session stopped, or where the microphone
+    gave up when `started`). Returns the end time."""
     start = time.monotonic() - offset
 
     def now() -> float:
@@ -177,7 +180,7 @@ def run_keyboard(
     threading.Thread(target=read, name="keyboard", daemon=True).start()
     if restore is not None:
         runner.restore(restore, now())
-    else:
+    elif not started:
         runner.start(now())
     while not runner.ended:
         runner.poll(now())
@@ -196,6 +199,19 @@ def run_keyboard(
     return now()
 
 
+class ListenerFailed(RuntimeError):
+    """The recognizer failed again and again: listening is given up (the session is not)."""
+
+    def __init__(self, at: float, cause: Exception) -> None:
+        super().__init__(
+            f"the recognizer failed {MAX_RECOGNIZER_FAULTS} times in {FAULT_WINDOW:g} s: {cause}"
+        )
+        self.at = at
+
+
+MAX_RECOGNIZER_FAULTS = 3
+"""Recognizer exceptions within FAULT_WINDOW after which listening is given up."""
+FAULT_WINDOW = 120.0
 CHECKPOINT_EVERY = 5.0
 """Seconds of session time between checkpoints when no event happens (time worked is saved)."""
 
@@ -228,6 +244,7 @@ def run_audio(
     saved = now()
     canceller = EchoCanceller(gate.playback)
     clocks = ClockAlignment()
+    faults: deque[float] = deque(maxlen=MAX_RECOGNIZER_FAULTS)
     for block in blocks:
         start = fed / SAMPLE_RATE
         fed += len(block)
@@ -238,7 +255,15 @@ def run_audio(
         clean = canceller.process(block, start - gate.offset)
         if canceller.path is not None and canceller.path != path:
             _report_echo_path(runner, canceller.path, path, now())
-        for detection in listener.feed(clean):
+        try:
+            detections = listener.feed(clean)
+        except Exception as error:  # a recognizer bug must not end someone's session
+            faults.append(now())
+            _recognizer_fault(runner, listener, error, now())
+            if len(faults) == faults.maxlen and faults[-1] - faults[0] <= FAULT_WINDOW:
+                raise ListenerFailed(now(), error) from error
+            detections = []
+        for detection in detections:
             _judge(runner, gate, detection, offset)
         runner.poll(now())
         if on_block:
@@ -266,6 +291,15 @@ class ClockAlignment:
         """Seconds to subtract from microphone time to get playback time."""
         self._recent.append(mic_time - playback_time)
         return max(self._recent)
+
+
+def _recognizer_fault(
+    runner: SessionRunner, listener: Listener, error: Exception, now: float
+) -> None:
+    message = f"the recognizer failed ({type(error).__name__}: {error}); listening again"
+    print(f"voice-guide: {message}", file=sys.stderr, flush=True)
+    runner.transcript.write(now, "fault", device="recognizer", message=message)
+    listener.abandon()
 
 
 def _report_echo_path(

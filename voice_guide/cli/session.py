@@ -30,7 +30,7 @@ from voice_guide.room import (
     parse_person_line,
 )
 from voice_guide.routine.model import Routine
-from voice_guide.runner import SessionRunner, run_audio, run_keyboard
+from voice_guide.runner import ListenerFailed, SessionRunner, run_audio, run_keyboard
 from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import Profile, Session, SessionState
 from voice_guide.speech_in.audio import SAMPLE_RATE
@@ -147,7 +147,18 @@ def run(
                 if isinstance(speaker, GuideSpeaker) and output is not None:
                     device = stack.enter_context(OutputDevice(speaker.playback, output))
                 if microphone:
-                    end = _listen_live(runner, model, engine, input_device, device, offset, restore)
+                    try:
+                        end = _listen_live(
+                            runner, model, engine, input_device, device, offset, restore
+                        )
+                    except ListenerFailed as failure:
+                        click.echo(
+                            f"voice-guide: {failure}; type commands now (next, pause, ...).",
+                            err=True,
+                        )
+                        end = run_keyboard(
+                            runner, model.language, sys.stdin, offset=failure.at, started=True
+                        )
                 else:
                     end = run_keyboard(
                         runner, model.language, sys.stdin, offset=offset, restore=restore

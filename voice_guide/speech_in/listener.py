@@ -79,10 +79,14 @@ class Listener:
 
     def reset(self) -> None:
         """Start a new stream: clock to zero, any utterance in progress dropped."""
-        self.recognizer.cancel()
-        self._segmenter.reset()
+        self.abandon()
         self._pending = np.zeros(0, dtype=np.float32)
         self._samples = 0
+
+    def abandon(self) -> None:
+        """Drop any utterance in progress (after a recognizer fault); the clock goes on."""
+        self.recognizer.cancel()
+        self._segmenter.reset()
         self._decided = False
 
     def feed(self, samples: np.ndarray) -> list[Detection]:
