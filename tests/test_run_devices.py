@@ -89,3 +89,39 @@ def test_run_speaks_listens_and_never_obeys_itself(pulse_null_sink, tmp_path):
     assert [h["command"] for h in heard] == ["lighter"], (heard, ignored, err)
     assert any(e["event"] == "pressure" and e["level"] == 1 for e in events)
     assert process.returncode == 130
+
+
+def test_devices_that_vanish_pause_the_session_and_it_resumes_when_they_return(
+    pulse_null_sink, tmp_path
+):
+    routine = tmp_path / "device-check.yaml"
+    routine.write_text(ROUTINE)
+    transcript = tmp_path / "run.jsonl"
+    env = {**os.environ, "VOICE_GUIDE_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
+    pulse = {**os.environ, "XDG_RUNTIME_DIR": str(pulse_null_sink.runtime_dir)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voice_guide", "run", str(routine), "--transcript", str(transcript)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        _wait_for(transcript, lambda ev: any(e["event"] == "step" for e in ev), 30)
+        time.sleep(4)
+        # Suspending the sink silences both the speaker and its monitor (the microphone).
+        subprocess.run(["pactl", "suspend-sink", pulse_null_sink.sink, "1"], env=pulse, check=True)
+        lost = _wait_for(transcript, lambda ev: any(e["event"] == "fault" for e in ev), 15)
+        subprocess.run(["pactl", "suspend-sink", pulse_null_sink.sink, "0"], env=pulse, check=True)
+        back = _wait_for(transcript, lambda ev: any(e["event"] == "resume" for e in ev), 20)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    kinds = [e["event"] for e in back]
+    assert any(e["event"] == "fault" and e["device"] == "microphone" for e in lost), err
+    fault = kinds.index("fault")
+    assert kinds.index("pause") > fault
+    assert kinds.index("recovered") > fault and kinds.index("resume") > kinds.index("recovered")
+    assert "The microphone stopped working" in err and "is back" in err
+    assert process.returncode == 130

@@ -67,8 +67,9 @@ def microphone_blocks(device: str | int | None, watch: DeviceWatch) -> Iterator[
     while True:
         try:
             with MicrophoneSource(device) as microphone:
-                watch.back("microphone")
-                yield from microphone.chunks(timeout=SILENCE_TIMEOUT)
+                for block in microphone.chunks(timeout=SILENCE_TIMEOUT):
+                    watch.back("microphone")  # only once audio really flows again
+                    yield block
                 return
         except DeviceError as error:
             watch.lost("microphone", str(error))

@@ -276,6 +276,10 @@ def run_audio(
     return now()
 
 
+JUMP = 0.5
+"""A change of clock offset this large (seconds) means a device restarted, not jitter."""
+
+
 class ClockAlignment:
     """Maps microphone time onto the playback clock when they are separate devices.
 
@@ -289,7 +293,10 @@ class ClockAlignment:
 
     def offset(self, mic_time: float, playback_time: float) -> float:
         """Seconds to subtract from microphone time to get playback time."""
-        self._recent.append(mic_time - playback_time)
+        raw = mic_time - playback_time
+        if self._recent and abs(raw - max(self._recent)) > JUMP:
+            self._recent.clear()  # a device stopped and came back: the old offset is void
+        self._recent.append(raw)
         return max(self._recent)
 
 
