@@ -16,7 +16,7 @@ def cli() -> None:
 
 def _register() -> None:
     # Imported after `cli` exists, so each command module can import it.
-    from voice_guide.cli import models, routines, session, speech_in, speech_out, store  # noqa: F401
+    from voice_guide.cli import demo, models, routines, session, speech_in, speech_out, store  # noqa: F401
 
 
 def main() -> None:

@@ -124,18 +124,16 @@ def render(
 ) -> None:
     """Render a whole session of ROUTINE to one WAV track, to follow from any music player."""
     from voice_guide.cli.routines import load_or_exit
+    from voice_guide.cli.session import routine_voice
     from voice_guide.routine.timeline import build_timeline
     from voice_guide.speech_out.cache import RenderCache
-    from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
+    from voice_guide.speech_out.renderer import EspeakRenderer
     from voice_guide.speech_out.track import render_track
 
     model = load_or_exit(routine)
     if rate is not None:  # the timeline's speech estimates must use the rate we render at
         model = model.model_copy(update={"voice": model.voice.model_copy(update={"rate": rate})})
-    routine_voice = VoiceSettings().overridden(
-        model.voice.name, model.voice.rate, model.voice.volume
-    )
-    renderer = EspeakRenderer(routine_voice.overridden(voice, rate, volume), model.language)
+    renderer = EspeakRenderer(routine_voice(model, voice, rate, volume), model.language)
     timeline = build_timeline(model)
     cache = RenderCache(renderer, sample_rate)
     started = time.monotonic()

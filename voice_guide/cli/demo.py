@@ -1,0 +1,121 @@
+"""`voice-guide demo`: a whole session in the virtual room, faster than real time."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from voice_guide.cli import cli
+from voice_guide.cli.routines import load_or_exit
+from voice_guide.cli.session import guide_speaker, routine_voice, start_listener
+from voice_guide.cli.speech_out import _voice_options
+from voice_guide.room import (
+    BLOCK,
+    RoomError,
+    RoomSettings,
+    VirtualRoom,
+    default_person,
+    parse_bed,
+    parse_person_line,
+)
+from voice_guide.runner import SessionRunner, run_audio
+from voice_guide.self_voice import SelfVoiceGate
+from voice_guide.session import Session
+from voice_guide.speech_in.audio import SAMPLE_RATE
+from voice_guide.speech_in.engines import ENGINES
+from voice_guide.speech_in.recognizer import RecognizerError
+from voice_guide.speech_out.errors import SpeechOutError
+from voice_guide.transcript import Transcript
+
+
+@cli.command()
+@click.argument("routine", default="back-massage")
+@click.option(
+    "--say",
+    "lines",
+    multiple=True,
+    metavar="'M:SS PHRASE'",
+    help="Something the simulated person says, e.g. '0:40 a little lighter'.",
+)
+@click.option("--no-person", is_flag=True, help="Nobody speaks: only the guide and its echo.")
+@click.option("--echo-gain", type=click.FloatRange(0.0, 2.0), default=0.5, show_default=True)
+@click.option("--echo-delay", type=click.FloatRange(0.0, 1.0), default=0.05, show_default=True)
+@click.option(
+    "--bed", help="Background: pink:SNR or music:SNR (dB below the person), e.g. pink:15."
+)
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
+@click.option("--person-voice", default="rms", show_default=True, help="flite voice of the person.")
+@_voice_options
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Room audio (WAV).")
+@click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--max-minutes", type=click.FloatRange(0.1, 600), default=240, show_default=True)
+@click.option("--quiet", is_flag=True, help="No live transcript on stdout.")
+def demo(
+    routine: str,
+    lines: tuple[str, ...],
+    no_person: bool,
+    echo_gain: float,
+    echo_delay: float,
+    bed: str | None,
+    engine: str,
+    person_voice: str,
+    voice: str | None,
+    rate: int | None,
+    volume: float | None,
+    out: Path | None,
+    transcript: Path | None,
+    max_minutes: float,
+    quiet: bool,
+) -> None:
+    """Run a whole session of ROUTINE in a virtual room, faster than real time: the guide's
+    voice echoes back into a simulated microphone where a simulated person speaks."""
+    model = load_or_exit(routine)
+    try:
+        person = [parse_person_line(line) for line in lines]
+        settings = RoomSettings(echo_gain, echo_delay, parse_bed(bed), person_voice)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    if not person and not no_person:
+        person = default_person(model)
+    try:
+        speaker = guide_speaker(model, routine_voice(model, voice, rate, volume), SAMPLE_RATE, True)
+        room = VirtualRoom(speaker.playback, settings, person, record=out)
+        listener = start_listener(engine, model.language)
+    except (SpeechOutError, RecognizerError, RoomError) as error:
+        click.echo(f"voice-guide: {error}", err=True)
+        sys.exit(1)
+    record = Transcript(transcript, echo=None if quiet else sys.stdout)
+    runner = SessionRunner(Session(model), speaker, record)
+    reported = 0
+
+    def report_person(now: float) -> None:
+        nonlocal reported
+        for line in room.spoken[reported:]:
+            record.write(
+                line.start,
+                "person",
+                phrase=line.text,
+                start=round(line.start, 3),
+                end=round(line.end, 3),
+            )
+        reported = len(room.spoken)
+
+    blocks = itertools.islice(room.chunks(), int(max_minutes * 60 * SAMPLE_RATE / BLOCK))
+    started = time.monotonic()
+    end = run_audio(
+        runner, listener, blocks, SelfVoiceGate(speaker.playback), on_block=report_person
+    )
+    record.close()
+    wall = time.monotonic() - started
+    click.echo(
+        f"voice-guide: {end / 60:.1f} minutes of session in {wall:.1f} s "
+        f"({end / max(wall, 1e-9):.0f}x real time)",
+        err=True,
+    )
+    if not runner.ended:
+        click.echo("voice-guide: the session did not end within --max-minutes.", err=True)
+        sys.exit(1)
