@@ -108,6 +108,12 @@ class DemoRun:
         return max((e["t"] for e in self.events), default=0.0)
 
     @property
+    def unspoken(self) -> int:
+        """Utterances the guide printed instead of saying: the render did not finish within
+        the speaker's wall-clock timeout (a loaded machine), so the room never heard them."""
+        return self.stderr.count("could not render speech")
+
+    @property
     def load(self) -> float | None:
         """Mean load average of the machine during the run."""
         return statistics.fmean(s.load for s in self.samples) if self.samples else None
@@ -549,6 +555,7 @@ def soak(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, Any]
                     f"{summary['session_min']:.1f} min" + ("" if run.ended else " (did not end)"),
                 ],
                 ["steps started", f"{summary['steps']} of {len(routine.all_steps)}"],
+                ["utterances not rendered in time (printed, not heard)", run.unspoken],
                 ["time paused", f"{summary['paused_min']:.1f} min"],
                 [
                     "wall time / speed",
@@ -697,8 +704,8 @@ def acted_on(events: list[dict[str, Any]], heard: dict[str, Any], command: Comma
     now = [e for e in events if e["t"] == heard["t"]]
     if command in (Command.PAUSE, Command.PAIN):
         return any(e["event"] == "pause" and e["reason"] == command.value for e in now)
-    if command is Command.NEXT:
-        return any(e["event"] == "step" for e in now)
+    if command is Command.NEXT:  # the next step, or the end after the last one
+        return any(e["event"] in ("step", "end") for e in now)
     if command in (Command.LIGHTER, Command.STRONGER):
         return any(
             (e["event"] == "pressure" and e["reason"] == command.value)
@@ -775,6 +782,11 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
                     flush=True,
                 )
                 run = run_demo(name, options, work / "barge.jsonl")
+                if run.unspoken:
+                    notes.append(
+                        f"{name} step {index} {phrase!r}: {run.unspoken} utterances "
+                        "not rendered in time"
+                    )
                 trials.append(
                     judge_trial(run, name, spans[index].step_id, phrase, voice, speech, at)
                 )
@@ -1015,7 +1027,8 @@ def self_trigger(args: argparse.Namespace, work: Path, out: list[str]) -> dict[s
                     _counts(Counter(f"{e['command']} ({e['phrase']!r})" for e in triggers)),
                     _counts(ignored),
                     fmt(sum(ignored.values()) / spoken if spoken else None, ".0f"),
-                    f"{run.session_seconds / run.wall:.0f}x (load {fmt(run.load, '.1f')})",
+                    f"{run.session_seconds / run.wall:.0f}x (load {fmt(run.load, '.1f')})"
+                    + (f", {run.unspoken} utterances not rendered in time" if run.unspoken else ""),
                 ]
             )
             if mode == "nobody" and stall is None and run.ended:
