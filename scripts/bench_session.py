@@ -60,7 +60,6 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = ROOT / "voice_guide" / "routine" / "builtin"
 MATCH_WINDOW = 1.5
 """A command counts as heard when detected at most this long after the phrase ends."""
-SOAK_MINUTES = 120.0
 POLL = 0.2
 """Seconds between /proc samples of the child's memory."""
 STABLE_MB = 2.0
@@ -488,7 +487,7 @@ def stalled_at(events: list[dict[str, Any]]) -> float | None:
 
 
 def soak(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, Any]:
-    minutes = 8.0 if args.quick else SOAK_MINUTES
+    minutes = 8.0 if args.quick else args.soak_minutes
     loops = loops_for("back-massage", minutes)
     path = loop_routine("back-massage", loops, work)
     routine = load_routine(path)
@@ -1079,6 +1078,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
     parser.add_argument("--plot", help="soak: PNG of RSS over session time")
     parser.add_argument("--work", type=Path, help="keep transcripts and routines here")
+    parser.add_argument(
+        "--soak-minutes",
+        type=float,
+        default=120.0,
+        help="soak: loop the back massage until the session lasts over this long",
+    )
     parser.add_argument(
         "--soak-every",
         type=float,
