@@ -18,7 +18,7 @@ Three benchmarks, each reading the demo's JSONL transcript afterwards:
 
     .venv/bin/python scripts/bench_session.py all --markdown /tmp/session-results.md
     .venv/bin/python scripts/bench_session.py soak --plot docs/session-soak-rss.png
-    .venv/bin/python scripts/bench_session.py all --quick          # a two-minute smoke run
+    .venv/bin/python scripts/bench_session.py all --quick          # a smoke run of a few minutes
 
 The guide's speech time (for self-triggers per hour, and to check that a barge-in phrase
 really started over the guide's voice) is rebuilt from the transcript: every `say` event is
@@ -286,7 +286,8 @@ class Outcome:
     start: float
     end: float
     result: str
-    """'heard', 'wrong', 'gated' (detected, dropped by the self-voice gate) or 'missed'."""
+    """'heard', 'wrong', 'gated' (detected, dropped by the self-voice gate), 'missed', or
+    'not said' (a polite phrase still waiting for the guide to be quiet when the run ended)."""
     heard: dict[str, Any] | None = None
     detail: str = ""
 
