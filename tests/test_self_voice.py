@@ -47,6 +47,31 @@ def test_own_words_are_ignored_even_in_the_echo_tail(playing):
     assert own is not None and own.startswith("own voice")
 
 
+def test_safety_words_that_sound_like_the_guide_still_act_when_a_person_speaks():
+    """'ouch' over the guide saying 'touching': the words look alike, the signal does not."""
+    rng = np.random.default_rng(3)
+    playback = Playback(16000)
+    guide = (rng.standard_normal(32000) * 0.1).astype(np.float32)
+    playback.play(guide, "Barely touching, the softest of strokes.")
+    gate = SelfVoiceGate(playback, echo_tail=0.4)
+    person = (rng.standard_normal(32000) * 0.1).astype(np.float32)
+    for start in range(0, 32000, 320):  # the room: echo at half level plus the person
+        played = playback.pull(320)
+        gate.observe(0.5 * played + person[start : start + 320])
+    assert gate.reason_to_ignore(_detection(Command.PAIN, "ouch", 1.0, 1.5)) is None
+
+
+def test_a_safety_word_in_the_echo_alone_is_ignored():
+    rng = np.random.default_rng(4)
+    playback = Playback(16000)
+    playback.play((rng.standard_normal(32000) * 0.1).astype(np.float32), "Now, a short rest.")
+    gate = SelfVoiceGate(playback, echo_tail=0.4)
+    for _ in range(0, 32000, 320):
+        gate.observe(0.5 * playback.pull(320))
+    reason = gate.reason_to_ignore(_detection(Command.PAUSE, "wait", 1.0, 1.5))
+    assert reason is not None and reason.startswith("echo of the guide")
+
+
 def test_barge_in_commands_act_over_the_guide_others_wait(playing):
     gate = SelfVoiceGate(playing, echo_tail=0.4)
     assert gate.reason_to_ignore(_detection(Command.PAIN, "ouch", 0.5, 0.9)) is None

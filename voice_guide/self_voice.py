@@ -3,14 +3,16 @@
 The listener keeps running while the guide speaks (so "stop" and "ouch" can interrupt),
 which means it also hears the guide through the room. Two checks, both needed:
 
-- words: a detection whose words were (or nearly were) in an utterance sounding at the
-  time, or in its echo tail, is the guide's own voice;
-- signal: while the guide speaks, only the barge-in commands (pause, pain, next) may act,
-  and only if the microphone holds more than the guide's echo. The played audio, delayed
-  and scaled to fit the microphone best, must leave a residual (the person) of real
-  energy; a recognizer that mishears the guide's echo as "wait" leaves almost none.
-  Other commands wait until the guide is quiet: a person asks again, and they are far
-  more often the guide's words misheard than someone talking over it.
+- signal, for the barge-in commands (pause, pain, next), which act even while the guide
+  speaks: the played audio, delayed and scaled to fit the microphone best, must leave a
+  residual (the person) of real energy; a recognizer that mishears the guide's echo as
+  "wait" leaves almost none. Words are not used here: the guide's sentences are full of
+  words that sound like safety words ("touch", "lower"), and a missed "ouch" is worse
+  than a needless pause;
+- words and timing, for every other command: a detection whose words were (or nearly
+  were) in an utterance sounding at the time, or in its echo tail, is the guide's own
+  voice, and while the guide speaks these commands wait: a person asks again, and they are
+  far more often the guide's words misheard than someone talking over it.
 """
 
 from __future__ import annotations
@@ -99,17 +101,19 @@ class SelfVoiceGate:
         start = detection.start - self.offset
         end = detection.end - self.offset
         recent = [h for h in self.playback.heard_between(start - self.echo_tail, end) if h.text]
+        if detection.command in BARGE_IN:
+            # Safety words are judged by the signal alone: the guide's sentences are full of
+            # words like "touch" and "lower" that sound like "ouch" and "ow".
+            if recent:
+                explained = self._echo_explains(detection)
+                if explained >= ECHO_EXPLAINED_DB:
+                    return f"echo of the guide: it explains {explained:.0f} dB of the sound"
+            return None
         for handle in recent:
             if sounds_like_part_of(detection.heard, handle.text):
                 return f"own voice: in {handle.text!r}"
-        sounding = [h for h in self.playback.heard_between(start - SPEAKING_TAIL, end) if h.text]
-        if not sounding:
-            return None
-        if detection.command not in BARGE_IN:
+        if any(h.text for h in self.playback.heard_between(start - SPEAKING_TAIL, end)):
             return "guide speaking: only pause, ouch and next interrupt"
-        explained = self._echo_explains(detection)
-        if explained >= ECHO_EXPLAINED_DB:
-            return f"echo of the guide: it explains {explained:.0f} dB of the sound"
         return None
 
     def _echo_explains(self, detection: Detection) -> float:
