@@ -83,3 +83,9 @@ def test_barge_in_commands_act_over_the_guide_others_wait(playing):
 def test_after_the_tail_everything_acts(playing):
     gate = SelfVoiceGate(playing, echo_tail=0.4)
     assert gate.reason_to_ignore(_detection(Command.RESUME, "continue", 2.5, 2.9)) is None
+
+
+def test_a_phrase_begun_before_the_guide_spoke_is_not_the_guide_speaking(playing):
+    gate = SelfVoiceGate(playing, echo_tail=0.4)
+    # The person began 0.3 s before the sentence (0.0-2.0 s) started: acted on.
+    assert gate.reason_to_ignore(_detection(Command.LIGHTER, "lighter", -0.3, 0.4)) is None

@@ -112,7 +112,10 @@ class SelfVoiceGate:
         for handle in recent:
             if sounds_like_part_of(detection.heard, handle.text):
                 return f"own voice: in {handle.text!r}"
-        if any(h.text for h in self.playback.heard_between(start - SPEAKING_TAIL, end)):
+        # Only a guide already talking when the person began counts: a cue that starts over
+        # a phrase the person had begun in a quiet moment does not make it the guide's.
+        talking = self.playback.heard_between(start - SPEAKING_TAIL, end)
+        if any(h.text and h.start is not None and h.start < start for h in talking):
             return "guide speaking: only pause, ouch and next interrupt"
         return None
 
