@@ -87,5 +87,7 @@ def test_after_the_tail_everything_acts(playing):
 
 def test_a_phrase_begun_before_the_guide_spoke_is_not_the_guide_speaking(playing):
     gate = SelfVoiceGate(playing, echo_tail=0.4)
-    # The person began 0.3 s before the sentence (0.0-2.0 s) started: acted on.
-    assert gate.reason_to_ignore(_detection(Command.LIGHTER, "lighter", -0.3, 0.4)) is None
+    # The person began 0.5 s before the sentence (0.0-2.0 s) started: acted on.
+    assert gate.reason_to_ignore(_detection(Command.LIGHTER, "lighter", -0.5, 0.4)) is None
+    # Beginning with it is the guide's own voice as far as anyone can tell.
+    assert gate.reason_to_ignore(_detection(Command.LIGHTER, "lighter", 0.0, 0.6)) is not None

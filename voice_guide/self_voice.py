@@ -42,6 +42,9 @@ person talking over the guide."""
 SPEAKING_TAIL = 0.15
 """The guide counts as speaking over a detection this long after its last sample (the
 room's direct echo path; the longer echo tail only matters for its own words)."""
+HEAD_START = 0.3
+"""How much earlier than the guide a phrase must have begun to count as the person's own
+turn (the listener's pre-roll and word timings are this imprecise)."""
 MIC_SECONDS = 20
 
 
@@ -115,7 +118,7 @@ class SelfVoiceGate:
         # Only a guide already talking when the person began counts: a cue that starts over
         # a phrase the person had begun in a quiet moment does not make it the guide's.
         talking = self.playback.heard_between(start - SPEAKING_TAIL, end)
-        if any(h.text and h.start is not None and h.start < start for h in talking):
+        if any(h.text and h.start is not None and h.start < start + HEAD_START for h in talking):
             return "guide speaking: only pause, ouch and next interrupt"
         return None
 
