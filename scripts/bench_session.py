@@ -50,7 +50,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from voice_guide.commands import Command, parse_command, phrase_table
+from voice_guide.commands import Command, parse_command
 from voice_guide.routine.loader import load_routine
 from voice_guide.routine.model import Routine
 from voice_guide.routine.timeline import build_timeline
@@ -863,7 +863,6 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
     )
     if notes:
         out.append("\nNotes: " + "; ".join(notes) + ".")
-    masking(out)
     out.append("\nPer trial (routine/step voice: result):\n")
     out.append(
         "\n".join(
@@ -877,46 +876,6 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
     )
     summary["trial_list"] = trials
     return summary
-
-
-def masking(out: list[str]) -> None:
-    """Which barge-in phrases the self-voice gate would drop as the guide's own words over
-    each built-in routine's sentences: a static check with the gate's own word test."""
-    try:
-        from voice_guide.self_voice import BARGE_IN, sounds_like_part_of
-    except ImportError:  # the gate has no word test of that name (any more)
-        return
-    rows = []
-    entries = [
-        entry for name in BARGE_STEPS for entry in build_timeline(load_routine(name)).entries
-    ]
-    total = sum(entry.speech for entry in entries)
-    for phrase, command in sorted(phrase_table("en").items(), key=lambda kv: kv[1].value):
-        if command not in BARGE_IN:
-            continue
-        masked = [entry for entry in entries if sounds_like_part_of(phrase, entry.text)]
-        if masked:
-            example = min(masked, key=lambda entry: len(entry.text)).text
-            rows.append(
-                [
-                    f"{phrase!r}",
-                    command.value,
-                    f"{len(masked)}/{len(entries)}",
-                    f"{100 * sum(entry.speech for entry in masked) / total:.0f}%",
-                    f"{example[:70]!r}",
-                ]
-            )
-    out.append(
-        "\nBarge-in phrases the gate drops as the guide's own words (static check with "
-        "`voice_guide.self_voice.sounds_like_part_of` over every sentence the two built-in "
-        "routines say when nobody interrupts): said over such a sentence (or within the echo "
-        "tail after it), the command is ignored.\n"
-    )
-    out.append(
-        table(["phrase", "command", "sentences", "share of guide speech", "shortest example"], rows)
-        if rows
-        else "None."
-    )
 
 
 def judge_trial(
