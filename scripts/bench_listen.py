@@ -36,6 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from voice_guide.commands import phrase_table
+from voice_guide.room import BEDS
 from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav, resample
 
 CONDITIONS = {"clean": None, "pink15": ("pink", 15.0), "music10": ("music", 10.0)}
@@ -181,42 +182,6 @@ def synthesize(synth: str, voice: str, options: list[str], text: str, path: Path
     return audio[loud[0] : loud[-1] + 1] if len(loud) else audio
 
 
-def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    """1/f noise by shaping white noise in the frequency domain."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    f = np.arange(len(spectrum), dtype=np.float64)
-    f[0] = 1.0
-    noise = np.fft.irfft(spectrum / np.sqrt(f), n)
-    return (noise / np.std(noise)).astype(np.float32)
-
-
-def music_bed(n: int, rng: np.random.Generator) -> np.ndarray:
-    """A synthetic music bed: chord progression with harmonics, bass and plucked melody."""
-    t = np.arange(n) / SAMPLE_RATE
-    out = np.zeros(n, dtype=np.float64)
-    chords = [[57, 60, 64], [53, 57, 60], [55, 59, 62], [52, 55, 59]]
-    beat = 0.5
-    hz = lambda m: 440.0 * 2 ** ((m - 69) / 12)  # noqa: E731
-    for i, start in enumerate(np.arange(0, n / SAMPLE_RATE, 2.0)):
-        seg = (t >= start) & (t < start + 2.0)
-        tt = t[seg] - start
-        for note in chords[i % 4]:
-            for h, amp in ((1, 1.0), (2, 0.5), (3, 0.25)):
-                out[seg] += 0.3 * amp * np.sin(2 * np.pi * hz(note) * h * tt)
-        out[seg] += 0.6 * np.sin(2 * np.pi * hz(chords[i % 4][0] - 12) * tt)
-    for start in np.arange(0, n / SAMPLE_RATE, beat):
-        seg = (t >= start) & (t < start + beat)
-        tt = t[seg] - start
-        note = 69 + int(rng.choice([0, 2, 4, 7, 9, 12]))
-        env = np.exp(-tt * 6.0)
-        out[seg] += (
-            0.8
-            * env
-            * (np.sin(2 * np.pi * hz(note) * tt) + 0.3 * np.sin(4 * np.pi * hz(note) * tt))
-        )
-    return (out / np.std(out)).astype(np.float32)
-
-
 def build_stream(
     stream: Stream, pieces: list[tuple[np.ndarray, Item]], gap: float, seed: int
 ) -> None:
@@ -238,7 +203,7 @@ def build_stream(
     mix = speech
     if background is not None:
         kind, snr = background
-        bed = pink_noise(total, rng) if kind == "pink" else music_bed(total, rng)
+        bed = BEDS[kind](total, rng)
         level = np.sqrt(np.mean(speech_power)) / (10 ** (snr / 20))
         mix = speech + bed * level
     stream.seconds = total / SAMPLE_RATE
