@@ -23,6 +23,7 @@ from difflib import SequenceMatcher
 import numpy as np
 import soxr
 
+from voice_guide.audio_ring import AudioRing
 from voice_guide.commands import Command, normalize
 from voice_guide.echo_canceller import MAX_DELAY as MAX_ECHO_DELAY
 from voice_guide.echo_canceller import best_fit
@@ -84,20 +85,11 @@ class SelfVoiceGate:
     echo_tail: float = 0.4
     """Seconds after an utterance ends during which its echo can still be heard."""
     offset: float = 0.0
-    _mic: np.ndarray = field(
-        default_factory=lambda: np.zeros(MIC_SECONDS * SAMPLE_RATE, np.float32)
-    )
-    _mic_frames: int = 0
+    _mic: AudioRing = field(default_factory=lambda: AudioRing(MIC_SECONDS * SAMPLE_RATE))
 
     def observe(self, block: np.ndarray) -> None:
         """Keep the microphone's recent audio (16 kHz, the blocks given to the listener)."""
-        size = len(self._mic)
-        kept = block[-size:]
-        at = (self._mic_frames + len(block) - len(kept)) % size
-        first = min(len(kept), size - at)
-        self._mic[at : at + first] = kept[:first]
-        self._mic[: len(kept) - first] = kept[first:]
-        self._mic_frames += len(block)
+        self._mic.write(block)
 
     def reason_to_ignore(self, detection: Detection) -> str | None:
         """Why the detection is not acted on, or None to act on it."""
@@ -131,7 +123,4 @@ class SelfVoiceGate:
         return echo_explained_db(mic, played[-(len(mic) + round(MAX_ECHO_DELAY * SAMPLE_RATE)) :])
 
     def _recent_mic(self, start: float, end: float) -> np.ndarray:
-        size = len(self._mic)
-        index = np.arange(round(start * SAMPLE_RATE), round(end * SAMPLE_RATE))
-        index = index[(index >= max(0, self._mic_frames - size)) & (index < self._mic_frames)]
-        return self._mic[index % size]
+        return self._mic.read(round(start * SAMPLE_RATE), round(end * SAMPLE_RATE))

@@ -16,6 +16,8 @@ from typing import Final
 
 import numpy as np
 
+from voice_guide.audio_ring import AudioRing
+
 TAP_SECONDS: Final = 20
 """Seconds of played audio kept for `played()`: what the echo check compares the mic with."""
 HISTORY: Final = 32
@@ -73,7 +75,7 @@ class Playback:
         self._queue: deque[_Item] = deque()
         self._overlays: list[_Item] = []
         self._history: deque[PlayHandle] = deque(maxlen=HISTORY)
-        self._tap = np.zeros(TAP_SECONDS * sample_rate, dtype=np.float32)
+        self._tap = AudioRing(TAP_SECONDS * sample_rate)
         self._frames = 0
         # Held only for list/pointer updates and one block's copy: microseconds, so the
         # audio callback never waits on the session thread for long.
@@ -164,29 +166,15 @@ class Playback:
                         self._overlays.remove(item)
                         self._finish(item, count)
                 np.clip(out, -1.0, 1.0, out=out)
-            self._record(out)
+            self._tap.write(out)
             self._frames += n
-
-    def _record(self, out: np.ndarray) -> None:
-        # A ring indexed by absolute frame number: one or two slice copies, no allocation.
-        size = len(self._tap)
-        block = out[-size:]
-        at = (self._frames + len(out) - len(block)) % size
-        first = min(len(block), size - at)
-        self._tap[at : at + first] = block[:first]
-        self._tap[: len(block) - first] = block[first:]
 
     def played(self, start: float, end: float) -> np.ndarray:
         """What was pulled between `start` and `end` stream seconds (zeros for times not yet
         played or older than TAP_SECONDS)."""
-        size = len(self._tap)
         first, last = round(start * self.sample_rate), round(end * self.sample_rate)
-        index = np.arange(first, max(first, last))
-        out = np.zeros(len(index), dtype=np.float32)
         with self._lock:
-            valid = (index >= max(0, self._frames - size)) & (index < self._frames)
-            out[valid] = self._tap[index[valid] % size]
-        return out
+            return self._tap.read(first, last)
 
     def _copy(self, item: _Item, out: np.ndarray, offset: int, add: bool) -> int:
         if item.handle.start is None:
