@@ -668,7 +668,7 @@ def plot_rss(run: DemoRun, path: Path) -> None:
 
 # -- barge-in -----------------------------------------------------------------------------
 
-BARGE_PHRASES = ["pause", "stop", "ouch", "that hurts", "next", "lighter", "stronger"]
+BARGE_PHRASES = ["pause", "stop", "ouch", "ow", "that hurts", "next", "lighter", "stronger"]
 """Barge-in commands, and two ordinary ones for comparison (the room holds those back until
 the guide is quiet, as a polite person would: they measure the same listener in silence)."""
 BARGE_STEPS = {"neck-and-shoulders": [1, 2, 3, 4], "back-massage": [1, 2, 3]}
@@ -833,7 +833,8 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
     }
     out.append("### Barge-in\n")
     out.append(
-        f"Barge-in commands (pause, stop, ouch, that hurts, next) begun {args.barge_offset:g} s "
+        f"Barge-in commands (pause, stop, ouch, ow, that hurts, next) "
+        f"begun {args.barge_offset:g} s "
         f"after a step starts, over the guide's speech: {summary['detected']}/{summary['trials']}"
         f" detected, {summary['acted']} acted on; delay end of phrase -> detection p50 "
         f"{fmt(summary['delay_p50'])} s, p95 {fmt(summary['delay_p95'])} s; detection -> "
