@@ -59,12 +59,12 @@ def _play(sink: NullSink, text: str, tmp_path: Path) -> None:
     subprocess.run(["paplay", str(wav)], env=env, check=True, timeout=20)
 
 
-def test_run_speaks_listens_and_never_obeys_itself(pulse_null_sink, tmp_path):
+def _start_run(tmp_path: Path, transcript: Path) -> subprocess.Popen:
+    """`voice-guide run` of the one-step routine, on the default (null sink) devices."""
     routine = tmp_path / "device-check.yaml"
     routine.write_text(ROUTINE)
-    transcript = tmp_path / "run.jsonl"
     env = {**os.environ, "VOICE_GUIDE_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "voice_guide", "run", str(routine), "--transcript", str(transcript)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -72,6 +72,11 @@ def test_run_speaks_listens_and_never_obeys_itself(pulse_null_sink, tmp_path):
         text=True,
         env=env,
     )
+
+
+def test_run_speaks_listens_and_never_obeys_itself(pulse_null_sink, tmp_path):
+    transcript = tmp_path / "run.jsonl"
+    process = _start_run(tmp_path, transcript)
     try:
         started = _wait_for(transcript, lambda ev: any(e["event"] == "step" for e in ev), 30)
         assert started, "the session did not start on the null sink"
@@ -94,19 +99,9 @@ def test_run_speaks_listens_and_never_obeys_itself(pulse_null_sink, tmp_path):
 def test_devices_that_vanish_pause_the_session_and_it_resumes_when_they_return(
     pulse_null_sink, tmp_path
 ):
-    routine = tmp_path / "device-check.yaml"
-    routine.write_text(ROUTINE)
     transcript = tmp_path / "run.jsonl"
-    env = {**os.environ, "VOICE_GUIDE_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
     pulse = {**os.environ, "XDG_RUNTIME_DIR": str(pulse_null_sink.runtime_dir)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "voice_guide", "run", str(routine), "--transcript", str(transcript)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    process = _start_run(tmp_path, transcript)
     try:
         _wait_for(transcript, lambda ev: any(e["event"] == "step" for e in ev), 30)
         time.sleep(4)
