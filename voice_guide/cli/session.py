@@ -117,7 +117,9 @@ def run(
             session_id = store.start_session(routine, model.title, recipient, time.time())
         else:
             session_id, recipient = point.session_id, point.recipient
-        record = Transcript(transcript, append=point is not None)
+        # With a voice, a readable transcript on stdout shows what was heard (and ignored).
+        echo = sys.stdout if output is not None else None
+        record = Transcript(transcript, echo=echo, append=point is not None)
         speaker = _speaker(model, output, routine_voice(model, voice, rate, volume), no_earcons)
         runner = SessionRunner(
             Session(model),
