@@ -183,7 +183,7 @@ class VirtualRoom:
         if self.playback.sample_rate != SAMPLE_RATE:
             raise ValueError(f"the virtual room runs at {SAMPLE_RATE} Hz playback")
         self._queue = sorted(self.lines, key=lambda line: line.at)
-        self._voices = {line.text: self._say(line.text) for line in self._queue}
+        self._voices = {text: self._say(text) for text in {line.text for line in self._queue}}
         self._delay = np.zeros(max(0, round(self.settings.echo_delay * SAMPLE_RATE)), np.float32)
         self._bed = self._make_bed()
         rng = np.random.default_rng(self.settings.seed + 1)
@@ -242,17 +242,23 @@ class VirtualRoom:
         self._delay = joined[BLOCK:]
         return joined[:BLOCK]
 
+    def _next_line(self, now: float) -> PersonLine | None:
+        """The first line due that may be said now: an urgent one does not wait behind a
+        polite one that is still waiting for the guide to be quiet."""
+        quiet = now - self._quiet_since >= POLITE_GAP
+        due = (line for line in self._queue if line.at <= now)
+        return next((line for line in due if line.barge_in or quiet), None)
+
     def _person_into(self, mic: np.ndarray) -> None:
         now = self.time
         if self.playback.speaking:
             self._quiet_since = now
-        if self._speaking is None and self._queue and self._queue[0].at <= now:
-            line = self._queue[0]
-            if line.barge_in or now - self._quiet_since >= POLITE_GAP:
-                self._queue.pop(0)
-                audio = self._voices[line.text]
-                self._speaking = (audio, 0)
-                self.spoken.append(SpokenLine(line.text, now, now + len(audio) / SAMPLE_RATE))
+        line = self._next_line(now) if self._speaking is None else None
+        if line is not None:
+            self._queue.remove(line)
+            audio = self._voices[line.text]
+            self._speaking = (audio, 0)
+            self.spoken.append(SpokenLine(line.text, now, now + len(audio) / SAMPLE_RATE))
         if self._speaking is not None:
             audio, position = self._speaking
             part = audio[position : position + BLOCK]

@@ -82,7 +82,10 @@ def demo(
     if not person and not no_person:
         person = default_person(model)
     try:
-        speaker = guide_speaker(model, routine_voice(model, voice, rate, volume), SAMPLE_RATE, True)
+        # No listener waits in the virtual room: let a loaded machine take its time to render
+        # rather than print sentences the room would then never hear.
+        settings_voice = routine_voice(model, voice, rate, volume)
+        speaker = guide_speaker(model, settings_voice, SAMPLE_RATE, True, render_timeout=30.0)
         room = VirtualRoom(speaker.playback, settings, person, record=out)
         listener = start_listener(engine, model.language)
     except (SpeechOutError, RecognizerError, RoomError) as error:

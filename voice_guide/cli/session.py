@@ -302,12 +302,18 @@ def routine_voice(
 
 
 def guide_speaker(
-    model: Routine, settings: VoiceSettings, sample_rate: int, earcons: bool
+    model: Routine,
+    settings: VoiceSettings,
+    sample_rate: int,
+    earcons: bool,
+    render_timeout: float = 2.0,
 ) -> GuideSpeaker:
     """The guide's voice for `model`: espeak-ng renders, cached, into a Playback at
-    `sample_rate` (the output device's, or 16 kHz for the virtual room)."""
+    `sample_rate` (the output device's, or 16 kHz for the virtual room). Past
+    `render_timeout` seconds a sentence is printed instead of said."""
     renderer = EspeakRenderer(settings, model.language)
-    return GuideSpeaker(RenderCache(renderer, sample_rate), Playback(sample_rate), earcons)
+    cache = RenderCache(renderer, sample_rate)
+    return GuideSpeaker(cache, Playback(sample_rate), earcons, render_timeout=render_timeout)
 
 
 def start_listener(engine: str, language: str) -> Listener:
