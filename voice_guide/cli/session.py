@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,7 +58,20 @@ class _Terminate(Exception):
     """SIGTERM arrived: leave like Ctrl-C, state saved."""
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
+SAVED = "Session saved. Continue it with: voice-guide run --resume"
+EXIT_GRACE = 5.0
+"""Seconds a stop signal leaves for closing devices before the process exits regardless (the
+state is already checkpointed, so nothing is lost; a sound server can hang a stream's close)."""
+
+
+def _on_stop_signal(signum: int, frame: object) -> None:
+    def force_exit() -> None:
+        print(f"\n{SAVED}", file=sys.stderr, flush=True)
+        os._exit(130)
+
+    watchdog = threading.Timer(EXIT_GRACE, force_exit)
+    watchdog.daemon = True
+    watchdog.start()
     raise _Terminate
 
 
@@ -129,7 +144,8 @@ def run(
             checkpoint=_checkpointer(store, session_id),
             on_log=_profile_updater(store, recipient),
         )
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop, _on_stop_signal)
         offset = point.session_time if point else 0.0
         restore = SessionState.from_dict(point.state) if point else None
         stack = contextlib.ExitStack()
@@ -156,7 +172,7 @@ def run(
                         runner, model.language, sys.stdin, offset=offset, restore=restore
                     )
         except (KeyboardInterrupt, _Terminate):
-            click.echo("\nSession saved. Continue it with: voice-guide run --resume", err=True)
+            click.echo(f"\n{SAVED}", err=True)
             sys.exit(130)
         except (SpeechOutError, RecognizerError, DeviceError) as error:
             click.echo(
