@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
+from voice_guide.audio_ring import AudioRing
 from voice_guide.speech_in.audio import SAMPLE_RATE
 from voice_guide.speech_out.playback import Playback
 
@@ -52,12 +53,12 @@ class EchoCanceller:
     def __init__(self, playback: Playback) -> None:
         self.playback = playback
         self.path: EchoPath | None = None
-        self._mic = np.zeros(round(WINDOW * SAMPLE_RATE), np.float32)
+        self._mic = AudioRing(round(WINDOW * SAMPLE_RATE))
         self._since_estimate = 0
 
     def process(self, block: np.ndarray, start: float) -> np.ndarray:
         """The block minus the guide's echo (unchanged until an echo path is known)."""
-        self._remember(block)
+        self._mic.write(block)
         self._since_estimate += len(block)
         end = start + len(block) / SAMPLE_RATE
         if self._since_estimate >= REESTIMATE_EVERY * SAMPLE_RATE:
@@ -69,11 +70,6 @@ class EchoCanceller:
         echo = self._played(start - delay, end - delay, len(block))
         return block - self.path.gain * echo
 
-    def _remember(self, block: np.ndarray) -> None:
-        keep = len(self._mic)
-        joined = np.concatenate([self._mic, block])
-        self._mic = joined[-keep:]
-
     def _played(self, start: float, end: float, count: int) -> np.ndarray:
         played = self.playback.played(start, end)
         if self.playback.sample_rate != SAMPLE_RATE:
@@ -83,8 +79,8 @@ class EchoCanceller:
         return played.astype(np.float32, copy=False)
 
     def _estimate(self, end: float) -> None:
-        mic = self._mic
-        n = len(mic)
+        n = round(WINDOW * SAMPLE_RATE)
+        mic = self._mic.read(self._mic.frames - n, self._mic.frames)
         lead = round(MAX_DELAY * SAMPLE_RATE)
         played = self._played(end - (n + lead) / SAMPLE_RATE, end, n + lead)
         if float(np.sqrt(np.mean(played**2))) < MIN_PLAYED_RMS:
