@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from voice_guide.audio import read_wav, resample
 from voice_guide.cli import _register, cli
-from voice_guide.speech_in.audio import read_wav
 
 pytestmark = pytest.mark.audio
 
@@ -36,9 +36,7 @@ def lighter_then_next(tmp_path_factory) -> Path:
         wav = read_wav(path)
         parts += [np.zeros(wav.sample_rate // 2, np.float32), wav.samples]
     parts.append(np.zeros(wav.sample_rate, np.float32))
-    import soxr
-
-    mono = soxr.resample(np.concatenate(parts), wav.sample_rate, 44100)
+    mono = resample(np.concatenate(parts), wav.sample_rate, 44100)
     ints = (np.clip(mono, -1, 1) * 8388607).astype("<i4")
     stereo = np.repeat(ints[:, None], 2, axis=1).reshape(-1)
     packed = np.frombuffer(stereo.tobytes(), np.uint8).reshape(-1, 4)[:, :3].tobytes()

@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 
+from voice_guide.audio import AudioBuffer
 from voice_guide.routine.speech_time import estimate_speech_seconds
 from voice_guide.speech_out import (
     EARCON_NAMES,
@@ -23,7 +24,6 @@ from voice_guide.speech_out import (
     installed_voices,
     resolve_voice,
 )
-from voice_guide.speech_out.audio import AudioBuffer
 
 pytestmark = pytest.mark.audio
 

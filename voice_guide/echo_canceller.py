@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import soxr
 
 from voice_guide.audio_ring import AudioRing
-from voice_guide.speech_in.audio import SAMPLE_RATE
+from voice_guide.speech_in.audio import SAMPLE_RATE, resample
 from voice_guide.speech_out.playback import Playback
 
 MAX_DELAY = 0.6
@@ -72,8 +71,7 @@ class EchoCanceller:
 
     def _played(self, start: float, end: float, count: int) -> np.ndarray:
         played = self.playback.played(start, end)
-        if self.playback.sample_rate != SAMPLE_RATE:
-            played = soxr.resample(played, self.playback.sample_rate, SAMPLE_RATE)
+        played = resample(played, self.playback.sample_rate)
         if len(played) != count:  # rounding at a resampled edge: pad or trim to the block
             played = np.resize(played, count) if len(played) else np.zeros(count, np.float32)
         return played.astype(np.float32, copy=False)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voice_guide.audio import to_int16_bytes
 from voice_guide.routine.model import Routine
 from voice_guide.routine.timeline import StepSpan, build_timeline
 from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav, resample
@@ -221,7 +222,7 @@ class VirtualRoom:
             writer.setframerate(SAMPLE_RATE)
             while True:
                 block = self._block()
-                writer.writeframes((np.clip(block, -1, 1) * 32767).astype("<i2").tobytes())
+                writer.writeframes(to_int16_bytes(block))
                 yield block
 
     def _block(self) -> np.ndarray:

@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 import numpy as np
-import soxr
 
 from voice_guide.audio_ring import AudioRing
 from voice_guide.commands import Command, normalize
 from voice_guide.echo_canceller import MAX_DELAY as MAX_ECHO_DELAY
 from voice_guide.echo_canceller import best_fit
-from voice_guide.speech_in.audio import SAMPLE_RATE
+from voice_guide.speech_in.audio import SAMPLE_RATE, resample
 from voice_guide.speech_in.listener import Detection
 from voice_guide.speech_out.playback import Playback
 
@@ -118,8 +117,7 @@ class SelfVoiceGate:
         mic = self._recent_mic(detection.start, detection.end)
         first = detection.start - self.offset - MAX_ECHO_DELAY
         played = self.playback.played(first, detection.end - self.offset)
-        if self.playback.sample_rate != SAMPLE_RATE:
-            played = soxr.resample(played, self.playback.sample_rate, SAMPLE_RATE)
+        played = resample(played, self.playback.sample_rate)
         return echo_explained_db(mic, played[-(len(mic) + round(MAX_ECHO_DELAY * SAMPLE_RATE)) :])
 
     def _recent_mic(self, start: float, end: float) -> np.ndarray:

@@ -7,7 +7,7 @@
 Nothing here imports sounddevice until an OutputDevice is asked for.
 """
 
-from voice_guide.speech_out.audio import AudioBuffer
+from voice_guide.audio import AudioBuffer
 from voice_guide.speech_out.cache import RenderCache
 from voice_guide.speech_out.device import (
     OutputDevice,

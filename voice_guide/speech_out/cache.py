@@ -13,7 +13,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Final
 
-from voice_guide.speech_out.audio import AudioBuffer
+from voice_guide.audio import AudioBuffer
 from voice_guide.speech_out.errors import RenderError, SpeechOutError
 from voice_guide.speech_out.renderer import Renderer
 

@@ -30,8 +30,8 @@ from typing import Any, Final, Protocol
 
 import numpy as np
 
+from voice_guide.audio import AudioBuffer, AudioFormatError
 from voice_guide.routine.speech_time import DEFAULT_RATE
-from voice_guide.speech_out.audio import AudioBuffer
 from voice_guide.speech_out.errors import (
     RenderError,
     SynthesizerUnavailableError,
@@ -192,7 +192,7 @@ class _Synthesizer:
             raise RenderError(f"espeak-ng failed on {text[:40]!r}: {self._errors[0]}")
         try:
             return AudioBuffer.from_wav_bytes(target.getvalue())
-        except Exception as exc:  # a truncated or empty WAV from the driver
+        except AudioFormatError as exc:  # a truncated or empty WAV from the driver
             raise RenderError(f"espeak-ng wrote no audio for {text[:40]!r}.") from exc
 
 

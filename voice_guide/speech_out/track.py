@@ -15,6 +15,7 @@ from typing import BinaryIO, Final, Literal
 
 import numpy as np
 
+from voice_guide.audio import to_int16_bytes
 from voice_guide.routine.timeline import Timeline
 from voice_guide.speech_out.cache import RenderCache
 from voice_guide.speech_out.earcons import earcon
@@ -63,8 +64,8 @@ class _TrackWriter:
         """Audio now (over the bed)."""
         for start in range(0, len(audio), 1 << 18):
             part = audio[start : start + (1 << 18)]
-            mixed = np.clip(part + self._bed_slice(len(part)), -1.0, 1.0)
-            self._file.writeframes((mixed * 32767.0).round().astype("<i2").tobytes())
+            mixed = part + self._bed_slice(len(part))
+            self._file.writeframes(to_int16_bytes(mixed))
             self.frames += len(part)
 
     def pad_to(self, seconds: float) -> None:
