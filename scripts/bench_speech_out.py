@@ -5,7 +5,7 @@ Sentences: every instruction, cue and transition of a routine (default back-mass
 
 1. render latency per sentence, uncached: `RenderCache.get` of a new text (pyttsx3/espeak-ng
    on the worker + resampling to the playback rate): p50 / p95 / max, and real-time factor;
-2. cached latency: `get` of a rendered text;
+2. cached latency: `get` of a pre-rendered text (only those are kept);
 3. "next" -> first sample: while the guide speaks a long sentence, a transition is carried
    out as the runner does (stop, then say the next instruction) and the time until the
    output callback pulls the instruction's first sample is measured, with the instruction
@@ -156,6 +156,8 @@ def main() -> None:
         audio = cache.get(text)
         uncached.append(time.perf_counter() - start)
         audio_seconds += audio.seconds
+    for text in texts:
+        cache.prerender(text).result()  # a get() alone keeps nothing: the runner pre-renders
     cached = []
     for text in texts:
         start = time.perf_counter()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import threading
+import time
+import weakref
 
 import numpy as np
 import pytest
@@ -139,7 +141,7 @@ def test_settings_out_of_range_are_refused() -> None:
 
 def test_cache_returns_identical_audio_without_rerendering(renderer: EspeakRenderer) -> None:
     cache = RenderCache(renderer, RATE)
-    first = cache.get(SENTENCES[0])
+    first = cache.prerender(SENTENCES[0]).result(timeout=10)
     again = cache.get(SENTENCES[0])
     assert again is first and cache.renders == 1 and cache.hits == 1
     assert first.sample_rate == RATE
@@ -168,6 +170,7 @@ def test_get_jumps_ahead_of_queued_prerenders(renderer: EspeakRenderer) -> None:
     now = cache.get(backlog[-1])  # queued last: moved to the front
     fresh = cache.get("Something never pre-rendered.")  # urgent: ahead of the backlog too
     assert now.seconds > 1 and fresh.seconds > 1
+    assert not cache.cached("Something never pre-rendered.")  # a one-off: not kept
     assert sum(cache.cached(text) for text in backlog) < 20
     assert cache.renders == 41
     for text in backlog:
@@ -178,9 +181,41 @@ def test_get_jumps_ahead_of_queued_prerenders(renderer: EspeakRenderer) -> None:
 def test_cache_evicts_least_recently_used(renderer: EspeakRenderer) -> None:
     one = RenderCache(renderer, RATE).get(SENTENCES[0])
     cache = RenderCache(renderer, RATE, max_bytes=int(one.samples.nbytes * 1.1))
-    cache.get(SENTENCES[0])
-    cache.get(SENTENCES[3])
+    cache.prerender(SENTENCES[0]).result(timeout=10)
+    cache.prerender(SENTENCES[3]).result(timeout=10)
     assert cache.cached(SENTENCES[3]) and not cache.cached(SENTENCES[0])
+    assert cache.nbytes == cache.get(SENTENCES[3]).samples.nbytes
+
+
+def test_cache_keeps_prerendered_sentences_and_drops_one_offs(renderer: EspeakRenderer) -> None:
+    """A long session says many sentences only once (time announcements): they are
+    rendered, played and dropped, while the routine's pre-rendered sentences stay."""
+    player = Playback(RATE)
+    cache = RenderCache(renderer, RATE)
+    speaker = GuideSpeaker(cache, player)
+    routine = SENTENCES[1]
+    speaker.prerender(routine)  # as the runner does a step ahead
+    kept = cache.prerender(routine).result(timeout=10)
+    assert cache.nbytes == kept.samples.nbytes > 0
+    one_offs = [f"Continuing. About {minutes} minutes left." for minutes in range(2, 12)]
+    for text in [routine, *one_offs, routine]:
+        handle = speaker.say(text)
+        while not handle.done:
+            player.pull(4800)
+        assert handle.seconds > 1
+    assert cache.renders == 1 + len(one_offs) and cache.hits == 2
+    assert cache.cached(routine) and cache.nbytes == kept.samples.nbytes
+    assert not any(cache.cached(text) for text in one_offs)
+    # Nobody but the caller (the playback, while it plays) holds a one-off's audio: it is
+    # freed as soon as the caller lets go (the worker drops its job right after the render).
+    one_off = weakref.ref(cache.get("Continuing. About 1 minute left."))
+    deadline = time.monotonic() + 5
+    while one_off() is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert one_off() is None
+    assert cache.get(routine) is kept  # the routine's sentence is still the very same audio
+    cache.get(one_offs[0])  # said again, a one-off is rendered again
+    assert cache.renders == 3 + len(one_offs)
 
 
 # --- the pull player -----------------------------------------------------------------------

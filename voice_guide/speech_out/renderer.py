@@ -238,13 +238,11 @@ class _Worker:
             _, _, job = self._jobs.get()
             if job is None:
                 return
-            function, args, future = job
-            if not future.set_running_or_notify_cancel():  # cancelled while queued
-                continue
-            try:
-                future.set_result(function(*args))
-            except BaseException as exc:  # handed to whoever waits on the future
-                future.set_exception(exc)
+            _execute(*job)
+            # Let go of the finished job before waiting for the next one: its future holds
+            # the audio (and, through the render cache's callback, the resampled copy),
+            # which a one-off sentence's caller expects to be freed once it has played.
+            del job
 
     def synthesizer(self) -> _Synthesizer:
         """Call on the worker thread only."""
@@ -258,6 +256,16 @@ class _Worker:
         future: Future[Any] = Future()
         self._jobs.put((0 if urgent else 1, next(self._order), (function, args, future)))
         return future
+
+
+def _execute(function: Callable[..., Any], args: tuple[Any, ...], future: Future[Any]) -> None:
+    """Run one job of the worker into its future (nothing when it was cancelled while queued)."""
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(function(*args))
+    except BaseException as exc:  # handed to whoever waits on the future
+        future.set_exception(exc)
 
 
 def installed_voices() -> list[VoiceInfo]:

@@ -31,7 +31,8 @@ class Speaker(Protocol):
         ...
 
     def prerender(self, text: str) -> None:
-        """Prepare `text` in the background so a later say() starts without delay."""
+        """Prepare `text` in the background so a later say() starts without delay, and keep
+        it for every later say(): meant for sentences said again (the routine's own)."""
         ...
 
     def earcon(self, name: str) -> PlayHandle | None:
@@ -126,7 +127,8 @@ class GuideSpeaker:
         return self._playback
 
     def say(self, text: str) -> PlayHandle:
-        """Queue `text`; waits only for rendering when it was not pre-rendered."""
+        """Queue `text`; waits only for rendering when it was not pre-rendered (such a
+        one-off sentence is not kept: its audio is freed once it has played)."""
         try:
             audio = self._cache.get(text, timeout=self._render_timeout)
         except SpeechOutError as exc:
@@ -144,7 +146,8 @@ class GuideSpeaker:
         return self._playback.speaking
 
     def prerender(self, text: str) -> None:
-        """Render `text` on the worker now (failures surface, and fall back, at say())."""
+        """Render `text` on the worker now and keep it in the cache (failures surface, and
+        fall back, at say())."""
         self._cache.prerender(text)
 
     def earcon(self, name: str) -> PlayHandle | None:
