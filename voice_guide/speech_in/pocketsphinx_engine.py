@@ -1,20 +1,27 @@
 """PocketSphinx: the embedded English engine (its model ships in the pocketsphinx wheel).
 
-A grammar alone maps any speech onto some command ("banana" -> "again"), so every utterance
-is decoded twice, whole (`full_utt`: cepstral mean over the utterance, better under music):
+A grammar alone maps any speech onto some command ("i love this song" -> "a bit stronger"),
+so every utterance is decoded three times, whole (`full_utt`: cepstral mean over the
+utterance, better under music):
   1. with a JSGF grammar of the command phrases (bestpath off: the lattice pass returned
-     partial or empty hypotheses), giving the phrase and its acoustic score;
-  2. with a free phone loop (allphone search), the best any speech could score.
-The difference per speech frame is a likelihood ratio: near zero when the audio really is the
-phrase, clearly negative when the grammar had to force other words onto it. Coverage (phrase
-frames / frames the phone loop calls speech) rejects near-misses such as "next week we fly to
-Lisbon", where the grammar explains one word and leaves the rest to silence.
+     partial or empty hypotheses): the phrase, where it is, and its acoustic score;
+  2. with a free phone loop (allphone search): which frames hold speech at all;
+  3. with a word loop: the 2000 most frequent words of the bundled en-us language model plus
+     the phrase words, weighted by their unigram probabilities. It transcribes ordinary
+     speech roughly ("did you see the game last night") and a command as itself, so it is
+     the competitor a command must not lose to.
+A small logistic model (weights fitted on dev voices by scripts/fit_sphinx_verifier.py) turns
+five features into the decision: coverage (phrase frames / speech frames: "next week we fly
+to Lisbon" leaves most speech unexplained), length per phone, the grammar's acoustic score
+against the word loop's, the phone edit distance between the word loop's transcript and the
+phrase, and the number of words the word loop heard.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,47 +34,75 @@ from voice_guide.speech_in.recognizer import Hypothesis, RecognizerError
 __all__ = ["PocketSphinxRecognizer", "SphinxScores", "SphinxSettings"]
 
 _FRAME = 0.01  # PocketSphinx frame shift (seconds)
-_NON_WORDS = {"<s>", "</s>", "<sil>", "(NULL)", "[NOISE]", "++NOISE++", "++BREATH++"}
+_NON_WORDS = {"<s>", "</s>", "<sil>", "(NULL)", "[NOISE]", "[SPEECH]", "++NOISE++", "++BREATH++"}
 _PHONE_SILENCE = {"SIL", "+NSN+", "+SPN+", "+BREATH+", "+NOISE+", "(NULL)"}
+_LOG10_PER_LOGMATH = math.log10(1.0001)  # PocketSphinx's log base is 1.0001
+_NOISE_FLOOR = 1e-3  # -60 dBFS: what a quiet microphone gives
 
 
 @dataclass(frozen=True)
 class SphinxSettings:
-    """Acceptance thresholds, tuned with scripts/bench_listen.py (dev voices only)."""
+    """The verifier's logistic model, fitted by scripts/fit_sphinx_verifier.py (dev voices).
 
-    min_ratio: float = -0.05
-    """Lowest (grammar - phone loop) acoustic score per frame of the utterance (log units)."""
-    min_coverage: float = 0.7
-    """Lowest share of the phone loop's speech frames explained by the phrase (0..1)."""
-    max_frames_per_phone: float = 16.0
-    """Longest utterance per phone of the phrase (10 ms frames; commands measured 8-13, a
-    sentence forced onto a short phrase 20-60)."""
+    margin = bias + sum(weight * clipped feature); accepted when margin >= min_margin.
+    Feature order: coverage, frames per phone, word-loop ratio, word distance, word count.
+    """
+
+    weights: tuple[float, float, float, float, float] = (7.279, -0.0744, 10.9, -2.985, -0.588)
+    bias: float = -0.248
+    min_margin: float = 0.0
+    clip: tuple[float, float, float, float, float] = (1.0, 40.0, 1.0, 3.0, 8.0)
+    """Upper limits applied to the features first: beyond them, more is no more telling."""
     min_phones: int = 4
     """Short words are said slowly ("pause": 3 phones, 0.55 s): count at least this many."""
     padding: float = 0.33
     """Non-speech the segmenter adds around an utterance (pre-roll + end wait, seconds)."""
-    confidence_scale: float = 0.01
-    """Ratio distance above `min_ratio` that maps to confidence 0.73 (logistic slope)."""
+    common_words: int = 2000
+    """Size of the word loop: the most frequent words of the bundled language model."""
 
 
 @dataclass(frozen=True)
 class SphinxScores:
-    """What the two decodings of one utterance say (seconds from the utterance start)."""
+    """What the three decodings of one utterance say (times in seconds from its start)."""
 
     phrase: str | None
     start: float
     end: float
-    ratio: float
     coverage: float
+    """Share of the phone loop's speech frames that the phrase explains (0..1)."""
     frames_per_phone: float
+    """Utterance length (padding excluded) per phone of the phrase (10 ms frames)."""
+    word_ratio: float
+    """(grammar - word loop) acoustic score per frame: near zero or above for a command."""
+    word_distance: float
+    """Phone edit distance from the word loop's transcript to the phrase, per phrase phone."""
+    word_count: int
+    """Words in the word loop's transcript."""
+    heard: str
+    """The word loop's transcript (for diagnostics)."""
+
+    def features(self) -> tuple[float, float, float, float, float]:
+        """The verifier's inputs, in SphinxSettings.weights order."""
+        return (
+            self.coverage,
+            self.frames_per_phone,
+            self.word_ratio,
+            self.word_distance,
+            float(self.word_count),
+        )
 
 
-def _model_files() -> tuple[Path, Path, Path]:
-    """Acoustic model, dictionary and phone LM bundled in the pocketsphinx wheel."""
+def _model_files() -> tuple[Path, Path, Path, Path]:
+    """Acoustic model, dictionary, phone LM and word LM bundled in the pocketsphinx wheel."""
     import pocketsphinx
 
     root = Path(pocketsphinx.get_model_path()) / "en-us"
-    files = (root / "en-us", root / "cmudict-en-us.dict", root / "en-us-phone.lm.bin")
+    files = (
+        root / "en-us",
+        root / "cmudict-en-us.dict",
+        root / "en-us-phone.lm.bin",
+        root / "en-us.lm.bin",
+    )
     missing = [str(p) for p in files if not p.exists()]
     if missing:
         raise RecognizerError(
@@ -77,8 +112,46 @@ def _model_files() -> tuple[Path, Path, Path]:
     return files
 
 
+def _common_words(lm_path: Path, dictionary: Path, count: int) -> dict[str, float]:
+    """The `count` most probable words of a language model: word -> log10 unigram probability."""
+    from pocketsphinx import NGramModel
+
+    model = NGramModel.readfile(str(lm_path))
+    with dictionary.open(encoding="utf-8") as lines:
+        words = {line.split(maxsplit=1)[0] for line in lines if line.strip()}
+    scored = sorted(
+        ((model.prob([w]), w) for w in words if "(" not in w and not w.startswith("<")),
+        reverse=True,
+    )
+    return {w: p * _LOG10_PER_LOGMATH for p, w in scored[:count]}
+
+
+def _unigram_arpa(probabilities: dict[str, float]) -> str:
+    """A unigram language model in ARPA text form."""
+    lines = ["\\data\\", f"ngram 1={len(probabilities) + 2}", "", "\\1-grams:"]
+    lines += ["-1.0 </s>", "-99.0 <s>"]
+    lines += [f"{p:.4f} {w}" for w, p in sorted(probabilities.items())]
+    return "\n".join([*lines, "", "\\end\\", ""])
+
+
+def _edit_distance(a: list[str], b: list[str]) -> int:
+    """Levenshtein distance between two phone sequences."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def _words(segments: list[tuple[str, int, int, int]]) -> list[str]:
+    """Spoken words of a decoding, without fillers and pronunciation marks ("next(2)")."""
+    return [s[0].split("(")[0] for s in segments if s[0] not in _NON_WORDS]
+
+
 class PocketSphinxRecognizer:
-    """Command recognizer on PocketSphinx with a phone-loop verifier (English only)."""
+    """Command recognizer on PocketSphinx with a word-loop verifier (English only)."""
 
     def __init__(self, language: str = "en", settings: SphinxSettings | None = None) -> None:
         if language != "en":
@@ -90,7 +163,7 @@ class PocketSphinxRecognizer:
 
         self._language = language
         self.settings = settings or SphinxSettings()
-        hmm, dictionary, phone_lm = _model_files()
+        hmm, dictionary, phone_lm, word_lm = _model_files()
         self._decoder = Decoder(
             hmm=str(hmm),
             dict=str(dictionary),
@@ -113,11 +186,25 @@ class PocketSphinxRecognizer:
             "commands", f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {alternatives} ;\n"
         )
         self._decoder.add_allphone_file("phones", str(phone_lm))
-        self._phones = {
-            p: sum(len(self._decoder.lookup_word(w).split()) for w in p.split())
-            for p in self.phrases
-        }
+        self._add_word_loop(word_lm, dictionary)
+        self._phones = {p: self._phone_list(p) for p in self.phrases}
+        self._noise = np.random.default_rng(0).normal(0, _NOISE_FLOOR, SAMPLE_RATE)
         self._chunks: list[np.ndarray] = []
+
+    def _add_word_loop(self, word_lm: Path, dictionary: Path) -> None:
+        """The word-loop search: common words and the phrase words, unigram weighted."""
+        probabilities = _common_words(word_lm, dictionary, self.settings.common_words)
+        for phrase in self.phrases:
+            for word in phrase.split():
+                probabilities.setdefault(word, -5.0)  # rare words: as likely as a rare word
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "words.arpa"
+            path.write_text(_unigram_arpa(probabilities), encoding="utf-8")
+            self._decoder.add_lm_file("words", str(path))
+
+    def _phone_list(self, text: str) -> list[str]:
+        """Phones of a text, first pronunciation of each word."""
+        return [ph for w in text.split() for ph in (self._decoder.lookup_word(w) or "").split()]
 
     @property
     def language(self) -> str:
@@ -127,7 +214,7 @@ class PocketSphinxRecognizer:
     @property
     def description(self) -> str:
         """Engine and model in a few words."""
-        return "PocketSphinx with its bundled en-us model and a phone-loop verifier"
+        return "PocketSphinx with its bundled en-us model and a word-loop verifier"
 
     def begin(self) -> None:
         """A new utterance starts."""
@@ -143,21 +230,24 @@ class PocketSphinxRecognizer:
         self._chunks = []
 
     def finish(self) -> Hypothesis | None:
-        """Decode the utterance and return its command phrase if it passes both checks."""
+        """Decode the utterance and return its command phrase if the verifier accepts it."""
         if not self._chunks:
             return None
         scores = self.score(np.concatenate(self._chunks))
         self._chunks = []
-        s = self.settings
-        if (
-            scores.phrase is None
-            or scores.coverage < s.min_coverage
-            or scores.ratio < s.min_ratio
-            or scores.frames_per_phone > s.max_frames_per_phone
-        ):
+        if scores.phrase is None:
             return None
-        confidence = 1.0 / (1.0 + math.exp(-(scores.ratio - s.min_ratio) / s.confidence_scale))
+        margin = self.margin(scores)
+        if margin < self.settings.min_margin:
+            return None
+        confidence = 1.0 / (1.0 + math.exp(-margin))
         return Hypothesis(scores.phrase, scores.start, scores.end, round(confidence, 3))
+
+    def margin(self, scores: SphinxScores) -> float:
+        """The verifier's log-odds that the utterance is the phrase and nothing else."""
+        s = self.settings
+        clipped = (min(f, c) for f, c in zip(scores.features(), s.clip, strict=True))
+        return s.bias + sum(w * f for w, f in zip(s.weights, clipped, strict=True))
 
     def _decode(self, search: str, pcm: bytes) -> list[tuple[str, int, int, int]]:
         """Segments (word, first frame, last frame, acoustic score) of one decoding."""
@@ -169,29 +259,37 @@ class PocketSphinxRecognizer:
         segments = self._decoder.seg() or []
         return [(s.word, s.start_frame, s.end_frame, s.ascore) for s in segments]
 
+    def _with_noise_floor(self, audio: np.ndarray) -> np.ndarray:
+        """Add a -60 dBFS noise floor: on digital silence (espeak-ng writes long runs of exact
+        zeros) the phone loop called whole utterances silence and the grammar found no path."""
+        noise = np.resize(self._noise, len(audio)).astype(np.float32)
+        return audio + noise
+
     def score(self, audio: np.ndarray) -> SphinxScores:
-        """Both decodings of one utterance (16 kHz float32) reduced to the decision features."""
-        pcm = to_int16_bytes(audio)
+        """The three decodings of one utterance (16 kHz float32) reduced to the features."""
+        pcm = to_int16_bytes(self._with_noise_floor(audio))
         grammar = self._decode("commands", pcm)
         phones = self._decode("phones", pcm)
+        loop = self._decode("words", pcm)
         words = [g for g in grammar if g[0] not in _NON_WORDS]
-        speech = [p for p in phones if p[0] not in _PHONE_SILENCE]
-        speech_frames = sum(p[2] - p[1] + 1 for p in speech)
+        speech_frames = sum(p[2] - p[1] + 1 for p in phones if p[0] not in _PHONE_SILENCE)
+        heard = " ".join(w for w in _words(loop) if not w.startswith("["))
         if not words or speech_frames == 0:
-            return SphinxScores(None, 0.0, 0.0, -math.inf, 0.0, math.inf)
-        # "(2)" marks an alternative pronunciation in the dictionary.
-        phrase = " ".join(w[0].split("(")[0] for w in words)
-        word_frames = sum(w[2] - w[1] + 1 for w in words)
-        grammar_score = sum(g[3] for g in grammar)
-        phone_score = sum(p[3] for p in phones)
+            return SphinxScores(None, 0.0, 0.0, 0.0, math.inf, -math.inf, math.inf, 0, heard)
+        phrase = " ".join(_words(words))
+        phrase_phones = self._phones.get(phrase) or self._phone_list(phrase)
         frames = max(1, len(audio) * 100 // SAMPLE_RATE)
         s = self.settings
         spoken_frames = max(1.0, frames - s.padding * 100)
+        distance = _edit_distance(self._phone_list(heard), phrase_phones)
         return SphinxScores(
             phrase=phrase if phrase in self.phrases else None,
             start=words[0][1] * _FRAME,
             end=(words[-1][2] + 1) * _FRAME,
-            ratio=(grammar_score - phone_score) / frames,
-            coverage=min(1.0, word_frames / speech_frames),
-            frames_per_phone=spoken_frames / max(self._phones.get(phrase, 1), s.min_phones),
+            coverage=min(1.0, sum(w[2] - w[1] + 1 for w in words) / speech_frames),
+            frames_per_phone=spoken_frames / max(len(phrase_phones), s.min_phones),
+            word_ratio=(sum(g[3] for g in grammar) - sum(w[3] for w in loop)) / frames,
+            word_distance=distance / max(1, len(phrase_phones)),
+            word_count=len(heard.split()),
+            heard=heard,
         )
