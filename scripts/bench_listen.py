@@ -301,7 +301,7 @@ def run_baseline(stream: Stream, language: str) -> Run:
     from voice_guide.speech_in.pocketsphinx_engine import _model_files
     from voice_guide.speech_in.sources import FileSource
 
-    hmm, dictionary, _ = _model_files()
+    hmm, dictionary = _model_files()[:2]
     decoder = Decoder(hmm=str(hmm), dict=str(dictionary), lm=None, logfn=os.devnull)
     table = phrase_table(language)
     alternatives = " | ".join(f"( {p} )" for p in table)
@@ -387,6 +387,34 @@ class Score:
         }
 
 
+def decision_times(streams: list[Stream], engine: str, language: str) -> list[float]:
+    """CPU-bound time to judge each clean command utterance once it has ended (seconds).
+
+    `detected_at` is stream time, so the table's delay leaves out the computing done when
+    the utterance ends; on a microphone that time comes on top. The whole utterance (with
+    the VAD's pre-roll and end wait) is handed over at once, as at the end of speech.
+    """
+    from voice_guide.speech_in import create_recognizer
+    from voice_guide.speech_in.sources import FileSource
+
+    recognizer = create_recognizer(engine, language).recognizer
+    times = []
+    for stream in streams:
+        if stream.kind != "commands" or stream.condition != "clean":
+            continue
+        audio = FileSource(stream.path).samples
+        for item in stream.items:
+            piece = audio[
+                int((item.start - 0.15) * SAMPLE_RATE) : int((item.end + 0.18) * SAMPLE_RATE)
+            ]
+            t0 = time.perf_counter()
+            recognizer.begin()
+            recognizer.accept(piece)
+            recognizer.finish()
+            times.append(time.perf_counter() - t0)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--language", default="en")
@@ -438,6 +466,13 @@ def main() -> None:
             f"{r['fa_per_min']:.2f} | {r['near_accepts']:.2f} | {r['delay_p50']:.2f} | "
             f"{r['delay_p95']:.2f} | {r['rtf']:.3f} | {rss} |"
         )
+    times = sorted(decision_times(streams, args.engine, args.language))
+    lines += [
+        "",
+        f"Decision time per ended command utterance ({args.engine}, {len(times)} clean "
+        f"utterances, in-process): p50 {1000 * statistics.median(times):.0f} ms, "
+        f"p95 {1000 * times[int(0.95 * (len(times) - 1))]:.0f} ms",
+    ]
     table = "\n".join(lines)
     print(table)
     if args.markdown:

@@ -40,6 +40,7 @@ class Sample:
 
     scores: SphinxScores
     positive: bool
+    talk: bool
 
 
 class RecordingRecognizer(PocketSphinxRecognizer):
@@ -77,7 +78,7 @@ def samples_of(stream: Stream, recognizer: RecordingRecognizer) -> list[Sample]:
         if stream.kind == "commands" and not said:
             continue  # a stray blip between phrases: neither a command nor talk
         right = stream.kind == "commands" and table[scores.phrase].value == said[0].command
-        out.append(Sample(scores, right))
+        out.append(Sample(scores, right, stream.kind == "talk"))
     return out
 
 
@@ -116,6 +117,31 @@ def main() -> None:
     positives = sum(s.positive for s in samples)
     print(f"{positives} positive and {len(samples) - positives} negative utterances (dev voices)")
     print(f"weights=({', '.join(f'{w:.4g}' for w in weights)}), bias={bias:.4g}")
+    minutes = sum(s.seconds for s in streams if s.kind == "talk") / 60
+    print_thresholds(samples, weights, bias, clip, minutes)
+
+
+def print_thresholds(
+    samples: list[Sample],
+    weights: list[float],
+    bias: float,
+    clip: tuple[float, ...],
+    minutes: float,
+) -> None:
+    """What each candidate min_margin keeps on the dev voices (to choose it by)."""
+    margins = [
+        bias + float(np.dot(weights, np.minimum(s.scores.features(), clip))) for s in samples
+    ]
+    positives = sum(s.positive for s in samples)
+    print("min_margin | positives kept | negatives kept | of them talk, per minute")
+    for threshold in (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0):
+        kept = [s for s, m in zip(samples, margins, strict=True) if m >= threshold]
+        talk = sum(s.talk and not s.positive for s in kept) / minutes
+        negatives = sum(not s.positive for s in kept)
+        print(
+            f"{threshold:10.1f} | {sum(s.positive for s in kept) / positives:14.3f} | "
+            f"{negatives:14d} | {talk:.2f}"
+        )
 
 
 if __name__ == "__main__":
