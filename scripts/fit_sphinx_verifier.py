@@ -14,6 +14,7 @@ voice_guide/speech_in/pocketsphinx_engine.py. Held-out voices are never read her
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -28,7 +29,11 @@ from bench_listen import Stream, build_corpus
 
 from voice_guide.commands import phrase_table
 from voice_guide.speech_in.listener import Listener
-from voice_guide.speech_in.pocketsphinx_engine import PocketSphinxRecognizer, SphinxScores
+from voice_guide.speech_in.pocketsphinx_engine import (
+    PocketSphinxRecognizer,
+    SphinxScores,
+    SphinxSettings,
+)
 from voice_guide.speech_in.sources import FileSource
 
 CHUNK = 320  # 20 ms, as a microphone delivers
@@ -38,9 +43,12 @@ CHUNK = 320  # 20 ms, as a microphone delivers
 class Sample:
     """One scored utterance and whether accepting it would be right."""
 
-    scores: SphinxScores
+    features: tuple[float, ...]
     positive: bool
-    talk: bool
+    kind: str
+    """The stream it came from: commands, talk or near."""
+    phrase: str
+    """The grammar's phrase."""
 
 
 class RecordingRecognizer(PocketSphinxRecognizer):
@@ -78,13 +86,13 @@ def samples_of(stream: Stream, recognizer: RecordingRecognizer) -> list[Sample]:
         if stream.kind == "commands" and not said:
             continue  # a stray blip between phrases: neither a command nor talk
         right = stream.kind == "commands" and table[scores.phrase].value == said[0].command
-        out.append(Sample(scores, right, stream.kind == "talk"))
+        out.append(Sample(scores.features(), right, stream.kind, scores.phrase))
     return out
 
 
 def fit(samples: list[Sample], clip: tuple[float, ...], l2: float) -> tuple[list[float], float]:
     """Logistic regression by Newton steps on standardised features; raw-unit weights back."""
-    x = np.array([np.minimum(s.scores.features(), clip) for s in samples])
+    x = np.array([np.minimum(s.features, clip) for s in samples])
     y = np.array([s.positive for s in samples], dtype=float)
     mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-12
     z = np.c_[(x - mu) / sd, np.ones(len(x))]
@@ -105,20 +113,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "vg-bench")
     parser.add_argument("--l2", type=float, default=0.1, help="regularisation strength")
+    parser.add_argument("--save", type=Path, help="also write the scored utterances here (JSON)")
+    parser.add_argument("--load", type=Path, help="fit on utterances saved by --save, no decoding")
     args = parser.parse_args()
     streams = build_corpus("en", args.work, "dev")
-    recognizer = RecordingRecognizer()
-    samples: list[Sample] = []
-    for stream in streams:
-        samples += samples_of(stream, recognizer)
-        print(f"  {stream.path.name}: {len(samples)} utterances so far", file=sys.stderr)
-    clip = recognizer.settings.clip
+    if args.load:
+        samples = [Sample(tuple(f), p, k, ph) for f, p, k, ph in json.loads(args.load.read_text())]
+    else:
+        recognizer = RecordingRecognizer()
+        samples = []
+        for stream in streams:
+            samples += samples_of(stream, recognizer)
+            print(f"  {stream.path.name}: {len(samples)} utterances so far", file=sys.stderr)
+    if args.save:
+        args.save.write_text(
+            json.dumps([(s.features, s.positive, s.kind, s.phrase) for s in samples])
+        )
+    clip = SphinxSettings().clip
     weights, bias = fit(samples, clip, args.l2)
     positives = sum(s.positive for s in samples)
     print(f"{positives} positive and {len(samples) - positives} negative utterances (dev voices)")
     print(f"weights=({', '.join(f'{w:.4g}' for w in weights)}), bias={bias:.4g}")
     minutes = sum(s.seconds for s in streams if s.kind == "talk") / 60
     print_thresholds(samples, weights, bias, clip, minutes)
+    table = phrase_table("en")
+    print("Safety commands (pause, pain) only:")
+    safety = [s for s in samples if table[s.phrase].is_safety]
+    print_thresholds(safety, weights, bias, clip, minutes)
 
 
 def print_thresholds(
@@ -129,14 +150,12 @@ def print_thresholds(
     minutes: float,
 ) -> None:
     """What each candidate min_margin keeps on the dev voices (to choose it by)."""
-    margins = [
-        bias + float(np.dot(weights, np.minimum(s.scores.features(), clip))) for s in samples
-    ]
+    margins = [bias + float(np.dot(weights, np.minimum(s.features, clip))) for s in samples]
     positives = sum(s.positive for s in samples)
     print("min_margin | positives kept | negatives kept | of them talk, per minute")
-    for threshold in (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0):
+    for threshold in (-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0):
         kept = [s for s, m in zip(samples, margins, strict=True) if m >= threshold]
-        talk = sum(s.talk and not s.positive for s in kept) / minutes
+        talk = sum(s.kind == "talk" for s in kept) / minutes
         negatives = sum(not s.positive for s in kept)
         print(
             f"{threshold:10.1f} | {sum(s.positive for s in kept) / positives:14.3f} | "
