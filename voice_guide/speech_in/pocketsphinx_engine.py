@@ -191,7 +191,9 @@ class PocketSphinxRecognizer:
         )
         self._add_word_loop(word_lm, dictionary)
         self._phones = {p: self._phone_list(p) for p in self.phrases}
-        self._noise = np.random.default_rng(0).normal(0, _NOISE_FLOOR, SAMPLE_RATE)
+        self._noise = (
+            np.random.default_rng(0).normal(0, _NOISE_FLOOR, SAMPLE_RATE).astype(np.float32)
+        )
         self._chunks: list[np.ndarray] = []
 
     def _add_word_loop(self, word_lm: Path, dictionary: Path) -> None:
@@ -268,8 +270,7 @@ class PocketSphinxRecognizer:
         """Add a -60 dBFS noise floor: on digital silence (espeak-ng writes long runs of exact
         zeros) PocketSphinx called whole utterances silence and the grammar found no path.
         (Filling only the digital silence was tried: worse on the dev voices.)"""
-        noise = np.resize(self._noise, len(audio)).astype(np.float32)
-        return audio + noise
+        return audio + np.resize(self._noise, len(audio))
 
     def score(self, audio: np.ndarray) -> SphinxScores:
         """The two decodings of one utterance (16 kHz float32) reduced to the features."""
@@ -278,7 +279,7 @@ class PocketSphinxRecognizer:
         loop = self._decode("words", pcm)
         words = [g for g in grammar if g[0] not in _NON_WORDS]
         speech_frames = sum(w[2] - w[1] + 1 for w in loop if w[0] not in _SILENCE)
-        heard = " ".join(w for w in _words(loop) if not w.startswith("["))
+        heard = " ".join(_words(loop))
         if not words or speech_frames == 0:
             return SphinxScores(None, 0.0, 0.0, 0.0, math.inf, -math.inf, math.inf, 0, heard)
         phrase = " ".join(_words(words))
