@@ -17,6 +17,7 @@ import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -176,8 +177,6 @@ class VirtualRoom:
     playback: Playback
     settings: RoomSettings = field(default_factory=RoomSettings)
     lines: list[PersonLine] = field(default_factory=list)
-    record: Path | None = None
-    """Write the microphone signal (what the room sounds like) to this WAV file."""
     spoken: list[SpokenLine] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -211,12 +210,14 @@ class VirtualRoom:
         """Stream seconds produced so far."""
         return self._frames / SAMPLE_RATE
 
-    def chunks(self) -> Iterator[np.ndarray]:
-        """Endless 20 ms microphone blocks (the caller stops when the session ends)."""
-        if self.record is None:
+    def chunks(self, record: BinaryIO | None = None) -> Iterator[np.ndarray]:
+        """Endless 20 ms microphone blocks (the caller stops when the session ends). With
+        `record`, the microphone signal is also written there as a WAV, whose header is
+        completed when the generator is closed."""
+        if record is None:
             while True:
                 yield self._block()
-        with wave.open(str(self.record), "wb") as writer:
+        with wave.open(record, "wb") as writer:
             writer.setnchannels(1)
             writer.setsampwidth(2)
             writer.setframerate(SAMPLE_RATE)

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from voice_guide.files import append_regular
+
 _READABLE = {
     "step": lambda d: f"-- step {d['index'] + 1}: {d['title']}",
     "say": lambda d: f"guide: {d['text']}",
@@ -29,7 +31,8 @@ class Transcript:
         self, path: Path | None = None, echo: TextIO | None = None, append: bool = False
     ) -> None:
         """`append` continues an existing file (a resumed session); otherwise it starts anew."""
-        self._file = path.open("a" if append else "w", encoding="utf-8") if path else None
+        # Line by line (each survives a killed process), never through a link or into a FIFO.
+        self._file = append_regular(path, truncate=not append) if path else None
         self._echo = echo
         self.events: list[dict[str, Any]] = []
 

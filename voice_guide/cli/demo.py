@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 import time
@@ -13,6 +14,7 @@ from voice_guide.cli import cli
 from voice_guide.cli.routines import load_or_exit
 from voice_guide.cli.session import guide_speaker, routine_voice, start_listener
 from voice_guide.cli.speech_out import _voice_options
+from voice_guide.files import atomic_write, check_writable_target
 from voice_guide.room import (
     BLOCK,
     RoomError,
@@ -74,6 +76,13 @@ def demo(
     """Run a whole session of ROUTINE in a virtual room, faster than real time: the guide's
     voice echoes back into a simulated microphone where a simulated person speaks."""
     model = load_or_exit(routine)
+    for target in (out, transcript):
+        try:
+            if target is not None:
+                check_writable_target(target)
+        except OSError as error:
+            click.echo(f"voice-guide: cannot write {target}: {error.strerror}.", err=True)
+            sys.exit(1)
     try:
         person = [parse_person_line(line) for line in lines]
         settings = RoomSettings(echo_gain, echo_delay, parse_bed(bed), person_voice)
@@ -86,7 +95,7 @@ def demo(
         # rather than print sentences the room would then never hear.
         settings_voice = routine_voice(model, voice, rate, volume)
         speaker = guide_speaker(model, settings_voice, SAMPLE_RATE, True, render_timeout=30.0)
-        room = VirtualRoom(speaker.playback, settings, person, record=out)
+        room = VirtualRoom(speaker.playback, settings, person)
         listener = start_listener(engine, model.language)
     except (SpeechOutError, RecognizerError, RoomError) as error:
         click.echo(f"voice-guide: {error}", err=True)
@@ -107,11 +116,15 @@ def demo(
             )
         reported = len(room.spoken)
 
-    blocks = itertools.islice(room.chunks(), int(max_minutes * 60 * SAMPLE_RATE / BLOCK))
     started = time.monotonic()
-    end = run_audio(
-        runner, listener, blocks, SelfVoiceGate(speaker.playback), on_block=report_person
-    )
+    # The room's audio goes to a temporary file renamed over --out only when the run is over.
+    with atomic_write(out) if out else contextlib.nullcontext() as wav:
+        chunks = room.chunks(record=wav)
+        blocks = itertools.islice(chunks, int(max_minutes * 60 * SAMPLE_RATE / BLOCK))
+        end = run_audio(
+            runner, listener, blocks, SelfVoiceGate(speaker.playback), on_block=report_person
+        )
+        chunks.close()  # completes the WAV header before the rename
     record.close()
     wall = time.monotonic() - started
     click.echo(

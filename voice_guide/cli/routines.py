@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
 from importlib import resources
@@ -13,6 +14,7 @@ import click
 
 from voice_guide import paths
 from voice_guide.cli import cli
+from voice_guide.files import atomic_write, check_writable_target
 from voice_guide.routine.durations import format_duration
 from voice_guide.routine.lint import lint
 from voice_guide.routine.loader import (
@@ -176,18 +178,23 @@ def new(name: str, folder: Path | None) -> None:
         sys.exit(1)
     folder = folder or paths.routines_dir()
     target = folder / f"{name}.yaml"
-    if target.exists():
+    if os.path.lexists(target):
         click.echo(f"{target}: already exists — choose another name or remove it", err=True)
         sys.exit(1)
     title = name.replace("-", " ").replace("_", " ").capitalize()
     text = starter_text().replace("\ntitle: My routine\n", f"\ntitle: {json.dumps(title)}\n")
+    schema_path = folder / SCHEMA_FILE
+    written = target
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with target.open("x", encoding="utf-8") as handle:  # "x": never overwrite
+        check_writable_target(schema_path)  # refuse a planted link before writing anything
+        with atomic_write(target, "w", exclusive=True) as handle:  # never overwrite
             handle.write(text)
-        (folder / SCHEMA_FILE).write_text(schema_text() + "\n", encoding="utf-8")
+        written = schema_path
+        with atomic_write(schema_path, "w") as handle:
+            handle.write(schema_text() + "\n")
     except OSError as error:
-        click.echo(f"{target}: cannot write ({error.strerror}) — choose another --dir", err=True)
+        click.echo(f"{written}: cannot write ({error.strerror}) — choose another --dir", err=True)
         sys.exit(1)
     click.echo(f"Wrote {target}")
     if name in builtin_names() and folder == paths.routines_dir():

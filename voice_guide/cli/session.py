@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -20,6 +21,7 @@ from voice_guide.cli.speech_out import _voice_options
 from voice_guide.commands import Command, PhraseTable, phrase_table
 from voice_guide.diagram import mermaid
 from voice_guide.effects import Log
+from voice_guide.files import check_writable_target
 from voice_guide.live import DeviceWatch, SpeakerKeeper, microphone_blocks
 from voice_guide.routine.model import Routine
 from voice_guide.runner import ListenerFailed, SessionRunner, run_audio, run_keyboard
@@ -110,6 +112,8 @@ def run(
     --keyboard --text) commands are typed and speech is printed."""
     recipient = " ".join(recipient.split()) or None if recipient else None
     model = load_or_exit(routine)
+    if transcript is not None:
+        _check_transcript(transcript)
     output = None if text else _output_or_none(output_device)
     microphone = not keyboard and _microphone_available(input_device)
     if not (text and keyboard) and (output is None or not microphone):
@@ -134,7 +138,10 @@ def run(
             session_id, recipient = point.session_id, point.recipient
         # With a voice, a readable transcript on stdout shows what was heard (and ignored).
         echo = sys.stdout if output is not None else None
-        record = Transcript(transcript, echo=echo, append=point is not None)
+        try:
+            record = Transcript(transcript, echo=echo, append=point is not None)
+        except OSError as error:
+            _transcript_refused(transcript, error)
         speaker = _speaker(model, output, routine_voice(model, voice, rate, volume), no_earcons)
         runner = SessionRunner(
             Session(model),
@@ -182,6 +189,19 @@ def run(
         finally:
             record.close()
         store.finish(session_id, runner.summary(end))
+
+
+def _check_transcript(path: Path) -> None:
+    """Refuse a transcript target that is a link, a FIFO or a device before anything starts."""
+    try:
+        check_writable_target(path)
+    except OSError as error:
+        _transcript_refused(path, error)
+
+
+def _transcript_refused(path: Path | None, error: OSError) -> NoReturn:
+    click.echo(f"voice-guide: cannot write the transcript {path}: {error.strerror}.", err=True)
+    sys.exit(1)
 
 
 def _output_or_none(spec: str | None) -> OutputDeviceInfo | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from typing import Any
 import click
 
 from voice_guide.cli import cli
+from voice_guide.files import atomic_write
 from voice_guide.speech_out.errors import SpeechOutError
 
 
@@ -138,8 +138,10 @@ def render(
     cache = RenderCache(renderer, sample_rate)
     started = time.monotonic()
     try:
+        # Written beside the target and renamed at the end: a failure leaves no half track
+        # that looks complete, and never deletes what was at `output`.
         with (
-            open(output, "wb") as file,
+            atomic_write(output) as file,
             click.progressbar(
                 length=len(timeline.entries), label=f"Rendering {model.title}", file=sys.stderr
             ) as bar,
@@ -147,12 +149,8 @@ def render(
             seconds = render_track(
                 timeline, cache, file, earcons=not no_earcons, bed=bed, progress=bar.update
             )
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            output.unlink(missing_ok=True)  # a half-written track would look complete
-        if isinstance(exc, OSError):
-            raise SpeechOutError(f"Could not write {output}: {exc.strerror or exc}.") from exc
-        raise
+    except OSError as exc:
+        raise SpeechOutError(f"Could not write {output}: {exc.strerror or exc}.") from exc
     minutes, secs = divmod(round(seconds), 60)
     click.echo(
         f"Wrote {output}: {minutes}:{secs:02d} of audio, {len(timeline.entries)} utterances, "

@@ -1,0 +1,402 @@
+"""Hostile data: files, databases, archives and servers, on real parts.
+
+A real tmpfs fills up (mounted per test: CI runs as root), real FIFOs, device nodes and
+symbolic links stand where files should be, real processes get real signals, and a real HTTP
+server on 127.0.0.1 stalls or never ends. Each case asserts the exact outcome: the one-line
+message and exit code, the user's file untouched, no traceback, bounded time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import subprocess
+import tempfile
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from voice_guide.cli import cli
+from voice_guide.files import (
+    NotARegularFile,
+    SymlinkRefused,
+    append_regular,
+    atomic_write,
+    open_regular,
+)
+
+ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(
+    not ROOT, reason="mounting a tmpfs and making device nodes needs root (CI runs as root)"
+)
+
+TINY_ROUTINE = """\
+title: Tiny
+steps:
+  - id: only
+    say: Rest your hands.
+    duration: 3s
+"""
+
+
+@pytest.fixture(autouse=True)
+def _user_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOICE_GUIDE_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_ROUTINE, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def full_disk() -> Iterator[Path]:
+    """A real 256 KiB tmpfs; fill() leaves it with no free byte."""
+    if not ROOT:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    folder = Path(tempfile.mkdtemp(prefix="vg-tmpfs-"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+        folder.rmdir()
+
+
+def fill(folder: Path) -> None:
+    """Write zeros into `folder` until the filesystem refuses another byte."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (65536, 4096, 1):
+            with contextlib.suppress(OSError):
+                while os.write(fd, b"\0" * size):
+                    pass
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def device(tmp_path: Path) -> Path:
+    """A real character device node (a copy of /dev/null's numbers) inside tmp_path."""
+    if not ROOT:
+        pytest.skip("making a device node needs root (CI runs as root)")
+    path = tmp_path / "device.wav"
+    os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    return path
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "pipe.wav"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.fixture
+def planted_link(tmp_path: Path) -> tuple[Path, Path]:
+    """(a symbolic link, the precious file it points at)."""
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me\n", encoding="utf-8")
+    link = tmp_path / "link.wav"
+    link.symlink_to(precious)
+    return link, precious
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files an atomic write left behind (there must be none)."""
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def one_line(result: Result, progress: str | None = None) -> str:
+    """The single line a failing command printed on stderr (no traceback anywhere), besides
+    an optional `progress` label line."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
+    lines = [line for line in result.stderr.splitlines() if line.strip() and line != progress]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+# -- files.py: the primitives -----------------------------------------------------------
+
+
+def test_atomic_write_creates_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    with atomic_write(target, "w") as file:
+        file.write("hello\n")
+        assert not target.exists()  # nothing at the target until the end
+    assert target.read_text(encoding="utf-8") == "hello\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_umask()
+    assert leftovers(tmp_path) == []
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("boom"), KeyboardInterrupt(), SystemExit(1)])
+def test_atomic_write_failure_keeps_the_old_content(tmp_path: Path, failure: BaseException) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old\n", encoding="utf-8")
+    with pytest.raises(type(failure)), atomic_write(target, "w") as file:
+        file.write("half of the new")
+        raise failure
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_atomic_write_keeps_the_permissions_of_the_file_it_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old\n", encoding="utf-8")
+    target.chmod(0o640)
+    with atomic_write(target, "w") as file:
+        file.write("new\n")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert target.read_text(encoding="utf-8") == "new\n"
+
+
+def test_atomic_write_exclusive_never_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old\n", encoding="utf-8")
+    with pytest.raises(FileExistsError), atomic_write(target, "w", exclusive=True):
+        pass
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_atomic_write_refuses_a_fifo_without_blocking(fifo: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(NotARegularFile, match="named pipe"), atomic_write(fifo):
+        pass
+    assert time.monotonic() - started < 1
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert leftovers(fifo.parent) == []
+
+
+def test_atomic_write_refuses_a_device_node_and_keeps_it(device: Path) -> None:
+    with pytest.raises(NotARegularFile, match="character device"), atomic_write(device):
+        pass
+    assert stat.S_ISCHR(device.lstat().st_mode)
+
+
+def test_atomic_write_refuses_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "inside").write_text("x", encoding="utf-8")
+    with pytest.raises(NotARegularFile, match="a folder"), atomic_write(folder):
+        pass
+    assert (folder / "inside").read_text(encoding="utf-8") == "x"
+
+
+def test_atomic_write_refuses_a_symlink_and_leaves_both_ends(
+    planted_link: tuple[Path, Path],
+) -> None:
+    link, precious = planted_link
+    with pytest.raises(SymlinkRefused, match="symbolic link"), atomic_write(link):
+        pass
+    assert link.is_symlink()
+    assert precious.read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_atomic_write_on_a_full_disk_keeps_the_old_file(full_disk: Path) -> None:
+    target = full_disk / "out.bin"
+    target.write_bytes(b"old")
+    fill(full_disk)
+    with pytest.raises(OSError) as raised, atomic_write(target) as file:
+        for _ in range(100):
+            file.write(b"x" * 65536)
+    assert raised.value.errno == errno.ENOSPC
+    assert target.read_bytes() == b"old"
+    assert leftovers(full_disk) == []
+
+
+def test_open_regular_refuses_a_fifo_at_once(fifo: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(NotARegularFile, match="named pipe"):
+        open_regular(fifo)
+    assert time.monotonic() - started < 1
+
+
+def test_open_regular_refuses_a_device_and_a_folder(device: Path, tmp_path: Path) -> None:
+    with pytest.raises(NotARegularFile, match="character device"):
+        open_regular(device)
+    with pytest.raises(IsADirectoryError):
+        open_regular(tmp_path)
+
+
+def test_open_regular_reads_through_a_symlink(planted_link: tuple[Path, Path]) -> None:
+    link, _ = planted_link
+    with open_regular(link, "r") as file:
+        assert file.read() == "keep me\n"
+
+
+def test_append_regular_refuses_links_fifos_and_devices(
+    planted_link: tuple[Path, Path], fifo: Path, device: Path
+) -> None:
+    link, precious = planted_link
+    with pytest.raises(SymlinkRefused):
+        append_regular(link, truncate=True)
+    assert precious.read_text(encoding="utf-8") == "keep me\n"
+    started = time.monotonic()
+    with pytest.raises(NotARegularFile):
+        append_regular(fifo, truncate=True)
+    with pytest.raises(NotARegularFile):
+        append_regular(device, truncate=False)
+    assert time.monotonic() - started < 1
+
+
+def test_append_regular_appends_or_truncates(tmp_path: Path) -> None:
+    target = tmp_path / "t.jsonl"
+    target.write_text("one\n", encoding="utf-8")
+    with append_regular(target, truncate=False) as file:
+        file.write("two\n")
+    assert target.read_text(encoding="utf-8") == "one\ntwo\n"
+    with append_regular(target, truncate=True) as file:
+        file.write("three\n")
+    assert target.read_text(encoding="utf-8") == "three\n"
+
+
+# -- render -o, demo --out, new, --transcript -------------------------------------------
+
+
+def _render(tiny: Path, target: Path) -> Result:
+    return CliRunner().invoke(cli, ["render", str(tiny), "-o", str(target)])
+
+
+def test_render_refuses_a_device_node_and_keeps_it(tiny: Path, device: Path) -> None:
+    line = one_line(_render(tiny, device))
+    assert line == (
+        f"voice-guide: Could not write {device}: it is a character device, not a regular file."
+    )
+    assert stat.S_ISCHR(device.lstat().st_mode)
+
+
+def test_render_refuses_a_fifo(tiny: Path, fifo: Path) -> None:
+    line = one_line(_render(tiny, fifo))
+    assert "named pipe (FIFO), not a regular file" in line
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_render_refuses_a_symlink(tiny: Path, planted_link: tuple[Path, Path]) -> None:
+    link, precious = planted_link
+    line = one_line(_render(tiny, link))
+    assert line.endswith("it is a symbolic link; give the real path instead.")
+    assert precious.read_text(encoding="utf-8") == "keep me\n"
+
+
+@pytest.mark.audio
+def test_render_on_a_full_disk_keeps_the_old_track(tiny: Path, full_disk: Path) -> None:
+    target = full_disk / "session.wav"
+    target.write_bytes(b"an old track")
+    fill(full_disk)
+    line = one_line(_render(tiny, target), progress="Rendering Tiny")
+    assert line == f"voice-guide: Could not write {target}: No space left on device."
+    assert target.read_bytes() == b"an old track"
+    assert leftovers(full_disk) == []
+
+
+@pytest.mark.audio
+def test_render_replaces_an_existing_track_whole(tiny: Path, tmp_path: Path) -> None:
+    target = tmp_path / "session.wav"
+    target.write_bytes(b"an old track")
+    result = _render(tiny, target)
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes()[:4] == b"RIFF"
+    assert leftovers(tmp_path) == []
+
+
+def test_demo_refuses_out_and_transcript_that_are_not_files(
+    tiny: Path, device: Path, planted_link: tuple[Path, Path]
+) -> None:
+    result = CliRunner().invoke(cli, ["demo", str(tiny), "--out", str(device)])
+    assert one_line(result) == (
+        f"voice-guide: cannot write {device}: it is a character device, not a regular file."
+    )
+    link, precious = planted_link
+    result = CliRunner().invoke(cli, ["demo", str(tiny), "--transcript", str(link)])
+    assert one_line(result).endswith("it is a symbolic link; give the real path instead.")
+    assert precious.read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_new_refuses_a_planted_schema_link_and_writes_nothing(
+    tmp_path: Path, planted_link: tuple[Path, Path]
+) -> None:
+    _, precious = planted_link
+    folder = tmp_path / "routines"
+    folder.mkdir()
+    (folder / "routine.schema.json").symlink_to(precious)
+    result = CliRunner().invoke(cli, ["new", "evening", "--dir", str(folder)])
+    assert one_line(result) == (
+        f"{folder / 'evening.yaml'}: cannot write (it is a symbolic link; give the real path "
+        "instead) — choose another --dir"
+    )
+    assert precious.read_text(encoding="utf-8") == "keep me\n"
+    assert not (folder / "evening.yaml").exists()
+
+
+def test_new_never_replaces_a_dangling_link(tmp_path: Path) -> None:
+    folder = tmp_path / "routines"
+    folder.mkdir()
+    (folder / "evening.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    result = CliRunner().invoke(cli, ["new", "evening", "--dir", str(folder)])
+    assert one_line(result).endswith("already exists — choose another name or remove it")
+    assert not (tmp_path / "elsewhere.yaml").exists()
+    assert (folder / "evening.yaml").is_symlink()
+
+
+def test_new_on_a_full_disk_leaves_no_half_routine(full_disk: Path) -> None:
+    fill(full_disk)
+    result = CliRunner().invoke(cli, ["new", "evening", "--dir", str(full_disk)])
+    assert one_line(result) == (
+        f"{full_disk / 'evening.yaml'}: cannot write (No space left on device) — choose "
+        "another --dir"
+    )
+    assert not (full_disk / "evening.yaml").exists()
+    assert leftovers(full_disk) == []
+
+
+def _run_text(args: list[str], stdin: str = "end session\n") -> Result:
+    return CliRunner().invoke(cli, ["run", "--keyboard", "--text", *args], input=stdin)
+
+
+def test_run_refuses_a_transcript_that_is_a_fifo_or_a_link(
+    tiny: Path, fifo: Path, planted_link: tuple[Path, Path]
+) -> None:
+    started = time.monotonic()
+    line = one_line(_run_text([str(tiny), "--transcript", str(fifo)]))
+    assert line == (
+        f"voice-guide: cannot write the transcript {fifo}: it is a named pipe (FIFO), not a "
+        "regular file."
+    )
+    assert time.monotonic() - started < 5
+    link, precious = planted_link
+    line = one_line(_run_text([str(tiny), "--transcript", str(link)]))
+    assert line.endswith("it is a symbolic link; give the real path instead.")
+    assert precious.read_text(encoding="utf-8") == "keep me\n"
+
+
+@pytest.mark.audio
+def test_demo_out_is_a_complete_wav_replacing_the_old_one(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "room.wav"
+    out.write_bytes(b"an old recording")
+    result = CliRunner().invoke(
+        cli, ["demo", str(tiny), "--no-person", "--quiet", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    with wave.open(str(out)) as wav:
+        seconds = wav.getnframes() / wav.getframerate()
+    assert 3 < seconds < 30
+    assert leftovers(tmp_path) == []
