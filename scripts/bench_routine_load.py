@@ -12,24 +12,43 @@ import tracemalloc
 from collections.abc import Callable
 from importlib import resources
 
+import yaml
+
+from voice_guide.cli.routines import preview_lines
 from voice_guide.routine.lint import lint
-from voice_guide.routine.loader import MAX_BYTES, RoutineError, parse_routine
+from voice_guide.routine.loader import MAX_BYTES, MAX_STEPS, RoutineError, parse_routine
+from voice_guide.routine.model import Routine
 from voice_guide.routine.timeline import build_timeline
 
 
 def _largest_valid() -> str:
-    """A valid routine just under the size limit (many timed steps)."""
+    """A valid routine just under the size limit (many timed steps, long instructions)."""
     head = "title: Large\nsteps:\n"
+    say = "Glide your palms slowly up the back, then out over the shoulders. " * 3
     step = (
-        "  - id: s{n}\n    say: Glide your palms slowly up the back.\n    duration: 1m\n"
+        f"  - id: s{{n}}\n    say: {say.strip()}\n    duration: 40s\n"
         "    cues: [{{at: halfway, say: Slow and even.}}]\n"
     )
     parts, size, n = [head], len(head), 0
-    while size + len(step) + 8 < MAX_BYTES:
+    while size + len(step) + 8 < MAX_BYTES and n < MAX_STEPS:
         parts.append(step.format(n=n))
         size += len(parts[-1])
         n += 1
     return "".join(parts)
+
+
+def _many_cues(count: int) -> str:
+    """One 3-hour step with `count` evenly spread cues (beyond the loader's cue limit)."""
+    lines = [
+        "title: Many cues",
+        "steps:",
+        "  - id: long",
+        "    say: Work slowly.",
+        "    duration: 3h",
+    ]
+    lines.append("    cues:")
+    lines += [f"      - {{at: {n * 10800 // count + 1}s, say: Cue {n}.}}" for n in range(count)]
+    return "\n".join(lines) + "\n"
 
 
 def _bomb() -> str:
@@ -75,6 +94,11 @@ def main() -> None:
     _measure("timeline back-massage", lambda: build_timeline(loaded.routine))
     _measure("load largest valid routine (~256 KiB)", lambda: parse_routine(large, "l.yaml"), 3)
     _measure("refuse alias bomb (9^9 expansion)", _refused(_bomb()))
+    for count in (2000, 4000):
+        # The model alone, without the loader's limits: what the session engine costs.
+        many = Routine.model_validate(yaml.safe_load(_many_cues(count)))
+        _measure(f"preview 3-hour step, {count} cues (no limit)", lambda r=many: preview_lines(r))
+    _measure("refuse 4000 cues in one step (limit)", _refused(_many_cues(4000)))
     _measure("refuse 10 MB text (size check first)", _refused("#" * 10_000_000))
     _measure("refuse 100-deep nesting", _refused("a: " + "[" * 100 + "]" * 100))
 

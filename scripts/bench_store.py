@@ -36,7 +36,7 @@ def state(n: int) -> dict[str, object]:
         "pressure": 2 + n % 3,
         "anchor_time": n * 0.36,
         "anchor_elapsed": (n % 100) * 0.36,
-        "cues_done": list(range(n % 4)),
+        "cues_said": n % 4,
         "paused_from": None,
         "ask_deadline": None,
         "done": [f"step-{i}" for i in range(n % 12)],

@@ -19,6 +19,8 @@ from voice_guide.cli import cli
 from voice_guide.routine.lint import lint
 from voice_guide.routine.loader import (
     MAX_BYTES,
+    MAX_CUES,
+    MAX_STEPS,
     RoutineError,
     available_routines,
     load_routine,
@@ -282,6 +284,47 @@ BAD = [
         12,
         27,
         "uses pressure level 4",
+    ),
+    # -- limits that keep a session responsive -------------------------------------------
+    Bad(
+        "too-many-cues",
+        "title: x\nsteps:\n  - id: a\n    say: Hi there.\n    duration: 3h\n    cues:\n"
+        + "".join(f"      - {{at: {n + 1}s, say: Cue.}}\n" for n in range(MAX_CUES + 1)),
+        7 + MAX_CUES,
+        9,
+        f"has {MAX_CUES + 1} cues, more than the {MAX_CUES} allowed",
+    ),
+    Bad(
+        "too-many-steps",
+        "title: x\nsteps:\n"
+        + "".join(
+            f"  - {{id: s{n}, say: Hi there., duration: 1s}}\n" for n in range(MAX_STEPS + 1)
+        ),
+        3 + MAX_STEPS,
+        5,
+        f"has {MAX_STEPS + 1} steps, more than the {MAX_STEPS} allowed",
+    ),
+    Bad(
+        "longer-than-twelve-hours",
+        "title: x\nsteps:\n"
+        + "".join(f"  - {{id: s{n}, say: Hi there., duration: 3h}}\n" for n in range(5)),
+        3,
+        3,
+        "last 15.0 hours together, more than the 12 hours allowed",
+    ),
+    Bad(
+        "duration-of-400-digits",
+        "title: x\nsteps:\n  - id: a\n    say: Hi there.\n    duration: " + "9" * 400 + "\n",
+        5,
+        15,
+        "out of range",
+    ),
+    Bad(
+        "cue-time-of-400-digits",
+        VALID + "    cues: [{at: " + "9" * 400 + ", say: Cue.}]\n",
+        6,
+        17,
+        "out of range",
     ),
 ]
 

@@ -343,3 +343,26 @@ def test_checkpoint_round_trip_and_restore_continues_with_time_left():
 def test_transition_table_covers_every_command_somewhere():
     triggers = {trigger for _, trigger in TRANSITIONS}
     assert {c.value for c in Command} <= triggers
+
+
+def test_many_cues_written_out_of_order_are_said_in_time_order_once():
+    # 400 cues written in reverse: each is said once, at its time, in time order.
+    cues = [{"at": f"{n}s", "say": f"Cue {n}."} for n in range(400, 0, -1)]
+    long = {"id": "long", "say": "Work slowly.", "duration": "10m", "cues": cues}
+    s = Script(Routine.model_validate({"title": "Cues", "steps": [long]}))
+    s(Start(), 0.0)
+    assert s(Tick(), 2.5) == ["Cue 1.", "Cue 2."]
+    assert s.session.wake_time(s.state) == pytest.approx(3.0)
+    assert s.run_timers_until(400.0) == [f"Cue {n}." for n in range(3, 401)]
+    assert s.session.wake_time(s.state) == pytest.approx(600.0)
+
+
+def test_a_checkpoint_from_before_cues_said_resumes_after_the_cues_already_said():
+    s = Script(routine())
+    s(Start(), 0.0)
+    s.run_timers_until(40.0)  # the halfway cue at 30 s
+    old = {**s.state.to_dict(), "cues_done": [0]}
+    del old["cues_said"]
+    s.state = SessionState.from_dict(old)
+    assert s.state.cues_said == 1
+    assert s.run_timers_until(59.0) == ["Almost done."]

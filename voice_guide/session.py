@@ -7,6 +7,7 @@ table the README's diagram is generated from, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import enum
 from collections.abc import Iterable, Mapping
@@ -119,7 +120,8 @@ class SessionState:
     """Session time when `anchor_elapsed` was measured."""
     anchor_elapsed: float = 0.0
     """Seconds of the current step already worked at `anchor_time`."""
-    cues_done: tuple[int, ...] = ()
+    cues_said: int = 0
+    """How many of the current step's cues, in time order, have been said."""
     paused_from: Phase | None = None
     ask_deadline: float | None = None
     done: tuple[str, ...] = ()
@@ -152,7 +154,8 @@ class SessionState:
             pressure=data.get("pressure"),
             anchor_time=float(data["anchor_time"]),
             anchor_elapsed=float(data["anchor_elapsed"]),
-            cues_done=tuple(data.get("cues_done", ())),
+            # Checkpoints written before `cues_said` listed the cues said ("cues_done").
+            cues_said=int(data.get("cues_said", len(data.get("cues_done", ())))),
             paused_from=Phase(data["paused_from"]) if data.get("paused_from") else None,
             ask_deadline=data.get("ask_deadline"),
             done=tuple(data.get("done", ())),
@@ -183,12 +186,27 @@ class _Out:
         self.effects.append(effect)
 
 
+@dataclass(frozen=True)
+class _CueSchedule:
+    """A step's cues in the order they are said: per-tick work is a binary search."""
+
+    offsets: tuple[float, ...]
+    """Seconds after the step starts, ascending."""
+    texts: tuple[str, ...]
+
+    @classmethod
+    def of(cls, step: Step) -> _CueSchedule:
+        timed = sorted(((cue.at.offset(step.duration or 0), n) for n, cue in enumerate(step.cues)))
+        return cls(tuple(offset for offset, _ in timed), tuple(step.cues[n].say for _, n in timed))
+
+
 class Session:
     """The rules of a session of one routine. Holds no mutable state."""
 
     def __init__(self, routine: Routine) -> None:
         self.routine = routine
         self.steps: list[Step] = routine.all_steps
+        self._cues = [_CueSchedule.of(step) for step in self.steps]
 
     # -- public API ---------------------------------------------------------------
 
@@ -232,13 +250,11 @@ class Session:
             return None
         step = self.steps[state.index]
         assert step.duration is not None
-        offsets = [step.duration]
-        offsets += [
-            cue.at.offset(step.duration)
-            for i, cue in enumerate(step.cues)
-            if i not in state.cues_done
-        ]
-        return state.anchor_time + max(0.0, min(offsets) - state.anchor_elapsed)
+        cues = self._cues[state.index]
+        due = step.duration
+        if state.cues_said < len(cues.offsets):
+            due = min(due, cues.offsets[state.cues_said])
+        return state.anchor_time + max(0.0, due - state.anchor_elapsed)
 
     def remaining(self, state: SessionState, now: float) -> float:
         """Estimated seconds left in the session (timed steps only)."""
@@ -297,14 +313,12 @@ class Session:
         step = self._step(state)
         assert step.duration is not None
         elapsed = state.elapsed(now)
-        due = [
-            i
-            for i, cue in enumerate(step.cues)
-            if i not in state.cues_done and cue.at.offset(step.duration) <= elapsed + 1e-6
-        ]
-        for i in sorted(due, key=lambda i: step.cues[i].at.offset(step.duration or 0)):
-            out.say(step.cues[i].say, "cue")
-        state = replace(state, cues_done=state.cues_done + tuple(due))
+        cues = self._cues[state.index]
+        # Cues are said in time order, so the ones due are the next slice of the schedule.
+        said = max(state.cues_said, bisect.bisect_right(cues.offsets, elapsed + 1e-6))
+        for text in cues.texts[state.cues_said : said]:
+            out.say(text, "cue")
+        state = replace(state, cues_said=said)
         if elapsed + 1e-6 >= step.duration:
             return self._act(state, "timer", ENTER_STEP, now, out)
         out.add(StartTimer(self.wake_time(state) or now))
@@ -371,7 +385,7 @@ class Session:
         state = replace(
             state,
             index=index,
-            cues_done=(),
+            cues_said=0,
             anchor_time=now,
             anchor_elapsed=0.0,
             paused_from=None,

@@ -4,6 +4,7 @@ times such as 'halfway' or '30s left'."""
 from __future__ import annotations
 
 import difflib
+import math
 import re
 
 _UNIT_SECONDS = {
@@ -32,14 +33,15 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration — {HOW_TO_WRITE}")
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        # An integer of hundreds of digits does not convert to float: it is out of range.
+        seconds = float(value) if abs(value) <= MAX_SECONDS else math.inf
     elif isinstance(value, str):
         seconds = _parse_text(value)
     else:
         raise ValueError(f"expected a duration, got {_kind(value)} — {HOW_TO_WRITE}")
     if not 0 < seconds <= MAX_SECONDS:
         raise ValueError(
-            f"duration {value!r} is out of range — make it more than 0 and at most 3 hours"
+            f"duration {_short(value)} is out of range — make it more than 0 and at most 3 hours"
         )
     return seconds
 
@@ -52,7 +54,7 @@ def _parse_text(text: str) -> float:
     while pos < len(raw):
         match = _PART.match(raw, pos)
         if not match or match.group(2) not in _UNIT_SECONDS:
-            raise ValueError(f"cannot read {text!r} as a duration — {_suggest(raw, match)}")
+            raise ValueError(f"cannot read {_short(text)} as a duration — {_suggest(raw, match)}")
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
     if not raw:
@@ -68,6 +70,12 @@ def _suggest(raw: str, match: re.Match[str] | None) -> str:
             fixed = raw[: match.start(2)] + close[0] + raw[match.end(2) :]
             return f"did you mean {fixed!r}? ({HOW_TO_WRITE})"
     return HOW_TO_WRITE
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """A value as quoted in a message, cut short (a duration may be hundreds of digits)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _kind(value: object) -> str:

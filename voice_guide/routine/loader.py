@@ -33,6 +33,9 @@ from voice_guide.routine.model import LocatedValueError, Routine
 
 __all__ = [
     "MAX_BYTES",
+    "MAX_CUES",
+    "MAX_STEPS",
+    "MAX_TOTAL_SECONDS",
     "NAME_PATTERN",
     "LoadedRoutine",
     "Problem",
@@ -53,6 +56,12 @@ MAX_VALUES = 20_000
 """Most values a file may expand to (counting every use of an alias again)."""
 MAX_DEPTH = 40
 """Deepest nesting of mappings and lists (a routine needs about 7)."""
+MAX_STEPS = 1000
+"""Most steps a routine may have (the built-in ones have about 20)."""
+MAX_CUES = 500
+"""Most timed cues one step may have (one every 22 seconds in a 3-hour step)."""
+MAX_TOTAL_SECONDS = 12 * 3600
+"""Longest a routine's timed steps may last together."""
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 """A routine name: a file name in the routines directory without '.yaml'."""
 
@@ -255,7 +264,43 @@ def parse_routine(data: str | bytes, source: str) -> LoadedRoutine:
         routine = Routine.model_validate(raw)
     except ValidationError as error:
         raise RoutineError(_explain_all(error, marks, source)) from None
+    problems = _over_limits(routine, marks, source)
+    if problems:
+        raise RoutineError(problems)
     return LoadedRoutine(routine, source, marks)
+
+
+def _over_limits(routine: Routine, marks: SourceMap, source: str) -> list[Problem]:
+    """What a valid routine declares beyond the limits that keep every session responsive."""
+    located = routine.located_steps()
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if len(located) > MAX_STEPS:
+        found.append(
+            (
+                located[MAX_STEPS][0],
+                f"the routine has {len(located)} steps, more than the {MAX_STEPS} allowed — "
+                "split it into several routines",
+            )
+        )
+    for where, step in located:
+        if len(step.cues) > MAX_CUES:
+            found.append(
+                (
+                    (*where, "cues", MAX_CUES),
+                    f"step {step.id!r} has {len(step.cues)} cues, more than the {MAX_CUES} "
+                    "allowed — split the step into several steps",
+                )
+            )
+    total = sum(step.duration or 0.0 for _, step in located)
+    if total > MAX_TOTAL_SECONDS:
+        found.append(
+            (
+                located[0][0][:1],
+                f"the timed steps last {total / 3600:.1f} hours together, more than the "
+                f"{MAX_TOTAL_SECONDS // 3600} hours allowed — split it into several routines",
+            )
+        )
+    return [Problem(source, *marks.locate(where), message) for where, message in found]
 
 
 def builtin_names() -> list[str]:

@@ -328,7 +328,7 @@ class Routine(_Strict):
                 *given[:1],
             )
         seen: set[str] = set()
-        for where, step in self._located_steps():
+        for where, step in self.located_steps():
             if step.id in seen:
                 raise LocatedValueError(
                     f"step id {step.id!r} is used twice — give each step its own id",
@@ -339,7 +339,7 @@ class Routine(_Strict):
             self._check_levels(step, where)
         return self
 
-    def _located_steps(self) -> list[tuple[tuple[str | int, ...], Step]]:
+    def located_steps(self) -> list[tuple[tuple[str | int, ...], Step]]:
         """Every step with its path in the routine, e.g. ('sections', 0, 'steps', 2)."""
         if self.steps:
             return [(("steps", n), step) for n, step in enumerate(self.steps)]
