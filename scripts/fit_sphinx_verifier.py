@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_listen import Stream, build_corpus
 
-from voice_guide.commands import phrase_table
+from voice_guide.commands import vocabulary
 from voice_guide.speech_in.listener import Listener
 from voice_guide.speech_in.pocketsphinx_engine import (
     PocketSphinxRecognizer,
@@ -55,7 +55,7 @@ class RecordingRecognizer(PocketSphinxRecognizer):
     """Keeps the scores of every utterance it judges, with where the utterance was."""
 
     def __init__(self) -> None:
-        super().__init__("en")
+        super().__init__(vocabulary("en"))
         self.listener: Listener | None = None
         self.scored: list[tuple[float, float, SphinxScores]] = []
 
@@ -77,7 +77,7 @@ def samples_of(stream: Stream, recognizer: RecordingRecognizer) -> list[Sample]:
     for offset in range(0, len(audio), CHUNK):
         listener.feed(audio[offset : offset + CHUNK])
     listener.flush()
-    table = phrase_table("en")
+    words = vocabulary("en")
     out = []
     for start, end, scores in recognizer.scored:
         if scores.phrase is None:
@@ -85,7 +85,7 @@ def samples_of(stream: Stream, recognizer: RecordingRecognizer) -> list[Sample]:
         said = [i for i in stream.items if i.start < end and i.end > start]
         if stream.kind == "commands" and not said:
             continue  # a stray blip between phrases: neither a command nor talk
-        right = stream.kind == "commands" and table[scores.phrase].value == said[0].command
+        right = stream.kind == "commands" and words.command(scores.phrase) == said[0].command
         out.append(Sample(scores.features(), right, stream.kind, scores.phrase))
     return out
 
@@ -136,9 +136,9 @@ def main() -> None:
     print(f"weights=({', '.join(f'{w:.4g}' for w in weights)}), bias={bias:.4g}")
     minutes = sum(s.seconds for s in streams if s.kind == "talk") / 60
     print_thresholds(samples, weights, bias, clip, minutes)
-    table = phrase_table("en")
+    words = vocabulary("en")
     print("Safety commands (pause, pain) only:")
-    safety = [s for s in samples if table[s.phrase].is_safety]
+    safety = [s for s in samples if words.command(s.phrase).is_safety]
     print_thresholds(safety, weights, bias, clip, minutes)
 
 

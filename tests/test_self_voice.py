@@ -27,7 +27,7 @@ def test_sounds_like_part_of(phrase, text, expected):
     assert sounds_like_part_of(phrase, text) is expected
 
 
-def _detection(command: Command, heard: str, start: float, end: float) -> Detection:
+def _detection(command: Command, heard: str | None, start: float, end: float) -> Detection:
     return Detection(command, heard, start, end, end + 0.2, 0.9)
 
 
@@ -91,3 +91,32 @@ def test_a_phrase_begun_before_the_guide_spoke_is_not_the_guide_speaking(playing
     assert gate.reason_to_ignore(_detection(Command.LIGHTER, "lighter", -0.5, 0.4)) is None
     # Beginning with it is the guide's own voice as far as anyone can tell.
     assert gate.reason_to_ignore(_detection(Command.LIGHTER, "lighter", 0.0, 0.6)) is not None
+
+
+def _echo_room(seed: int, person_level: float) -> SelfVoiceGate:
+    """The guide plays 2 s of a sentence; the microphone hears its echo at half level plus a
+    person at `person_level` (0: nobody)."""
+    rng = np.random.default_rng(seed)
+    playback = Playback(16000)
+    playback.play((rng.standard_normal(32000) * 0.1).astype(np.float32), "Glide up slowly.")
+    gate = SelfVoiceGate(playback, echo_tail=0.4)
+    person = (rng.standard_normal(40000) * person_level).astype(np.float32)
+    for start in range(0, 40000, 320):
+        gate.observe(0.5 * playback.pull(320) + person[start : start + 320])
+    return gate
+
+
+def test_an_engine_without_transcript_is_judged_by_the_signal():
+    """No words to compare (heard None): the echo alone is the guide, whatever the command."""
+    reason = _echo_room(5, 0.0).reason_to_ignore(_detection(Command.LIGHTER, None, 1.6, 2.1))
+    assert reason is not None and reason.startswith("echo of the guide")
+    # A person over the guide: not the echo, but only barge-in commands act while it speaks.
+    talking = _echo_room(6, 0.1)
+    waiting = talking.reason_to_ignore(_detection(Command.LIGHTER, None, 1.0, 1.5))
+    assert waiting is not None and waiting.startswith("guide speaking")
+    assert talking.reason_to_ignore(_detection(Command.PAIN, None, 1.0, 1.5)) is None
+
+
+def test_an_engine_without_transcript_acts_in_a_quiet_moment(playing):
+    gate = SelfVoiceGate(playing, echo_tail=0.4)
+    assert gate.reason_to_ignore(_detection(Command.RESUME, None, 2.5, 2.9)) is None

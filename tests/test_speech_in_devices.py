@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from voice_guide.cli import _register, cli
-from voice_guide.commands import Command
+from voice_guide.commands import Command, vocabulary
 from voice_guide.speech_in import DeviceError, Listener, MicrophoneSource
 from voice_guide.speech_in.audio import read_wav
 from voice_guide.speech_in.pocketsphinx_engine import PocketSphinxRecognizer
@@ -34,7 +34,7 @@ def test_microphone_hears_a_command_played_into_the_room(pulse_null_sink: NullSi
         ["flite", "-voice", "slt", "-t", "a little lighter", "-o", str(path)], check=True
     )
     wav = read_wav(path)
-    listener = Listener(PocketSphinxRecognizer("en"))
+    listener = Listener(PocketSphinxRecognizer(vocabulary("en")))
     detections = []
     with MicrophoneSource("pulse") as microphone:
 

@@ -82,10 +82,11 @@ class SessionRunner:
         self.state = state
         self.dispatch(Restore(), now)
 
-    def heard(self, command: Command, phrase: str, now: float, **detail: object) -> None:
-        """A command was recognized or typed at session time `now`."""
+    def heard(self, command: Command, phrase: str | None, now: float, **detail: object) -> None:
+        """A command was recognized or typed at session time `now` (`phrase` None: the engine
+        gives no transcript)."""
         self.transcript.write(now, "heard", command=command.value, phrase=phrase, **detail)
-        self.dispatch(Heard(command, phrase), now)
+        self.dispatch(Heard(command, phrase or ""), now)
 
     def poll(self, now: float) -> None:
         """Deliver the timer's Tick if it is due."""

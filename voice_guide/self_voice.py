@@ -12,7 +12,9 @@ which means it also hears the guide through the room. Two checks, both needed:
 - words and timing, for every other command: a detection whose words were (or nearly
   were) in an utterance sounding at the time, or in its echo tail, is the guide's own
   voice, and while the guide speaks these commands wait: a person asks again, and they are
-  far more often the guide's words misheard than someone talking over it.
+  far more often the guide's words misheard than someone talking over it. An engine that
+  gives no transcript (`heard` is None) has no words to compare: its detections are judged
+  by the signal, like the barge-in commands, and then by the timing.
 """
 
 from __future__ import annotations
@@ -95,22 +97,27 @@ class SelfVoiceGate:
         start = detection.start - self.offset
         end = detection.end - self.offset
         recent = [h for h in self.playback.heard_between(start - self.echo_tail, end) if h.text]
-        if detection.command in BARGE_IN:
+        if detection.command in BARGE_IN or detection.heard is None:
             # Safety words are judged by the signal alone: the guide's sentences are full of
             # words like "touch" and "lower" that sound like "ouch" and "ow".
-            if recent:
-                explained = self._echo_explains(detection)
-                if explained >= ECHO_EXPLAINED_DB:
-                    return f"echo of the guide: it explains {explained:.0f} dB of the sound"
-            return None
-        for handle in recent:
-            if sounds_like_part_of(detection.heard, handle.text):
-                return f"own voice: in {handle.text!r}"
+            reason = self._echo_reason(detection) if recent else None
+            if reason is not None or detection.command in BARGE_IN:
+                return reason
+        else:
+            for handle in recent:
+                if sounds_like_part_of(detection.heard, handle.text):
+                    return f"own voice: in {handle.text!r}"
         # Only a guide already talking when the person began counts: a cue that starts over
         # a phrase the person had begun in a quiet moment does not make it the guide's.
         talking = self.playback.heard_between(start - SPEAKING_TAIL, end)
         if any(h.text and h.start is not None and h.start < start + HEAD_START for h in talking):
             return "guide speaking: only pause, ouch and next interrupt"
+        return None
+
+    def _echo_reason(self, detection: Detection) -> str | None:
+        explained = self._echo_explains(detection)
+        if explained >= ECHO_EXPLAINED_DB:
+            return f"echo of the guide: it explains {explained:.0f} dB of the sound"
         return None
 
     def _echo_explains(self, detection: Detection) -> float:

@@ -13,6 +13,7 @@ import click
 from voice_guide.cli import cli
 from voice_guide.cli.routines import load_or_exit
 from voice_guide.cli.session import guide_speaker, routine_voice, start_listener
+from voice_guide.cli.speech_in import engine_option
 from voice_guide.cli.speech_out import _voice_options
 from voice_guide.files import atomic_write, check_writable_target
 from voice_guide.room import (
@@ -28,7 +29,6 @@ from voice_guide.runner import SessionRunner, run_audio
 from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import Session
 from voice_guide.speech_in.audio import SAMPLE_RATE
-from voice_guide.speech_in.engines import ENGINES
 from voice_guide.speech_in.recognizer import RecognizerError
 from voice_guide.speech_out.errors import SpeechOutError
 from voice_guide.transcript import Transcript
@@ -49,7 +49,7 @@ from voice_guide.transcript import Transcript
 @click.option(
     "--bed", help="Background: pink:SNR or music:SNR (dB below the person), e.g. pink:15."
 )
-@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
+@engine_option
 @click.option("--person-voice", default="rms", show_default=True, help="flite voice of the person.")
 @_voice_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Room audio (WAV).")

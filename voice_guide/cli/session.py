@@ -17,6 +17,7 @@ import click
 
 from voice_guide.cli import cli
 from voice_guide.cli.routines import load_or_exit
+from voice_guide.cli.speech_in import engine_option
 from voice_guide.cli.speech_out import _voice_options
 from voice_guide.commands import Command, PhraseTable, phrase_table
 from voice_guide.diagram import mermaid
@@ -28,7 +29,7 @@ from voice_guide.runner import ListenerFailed, SessionRunner, run_audio, run_key
 from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import Profile, Session, SessionState
 from voice_guide.speech_in.audio import SAMPLE_RATE
-from voice_guide.speech_in.engines import ENGINES, create_recognizer
+from voice_guide.speech_in.engines import create_recognizer
 from voice_guide.speech_in.listener import Listener
 from voice_guide.speech_in.recognizer import RecognizerError
 from voice_guide.speech_in.sources import DeviceError, describe_devices, resolve_input_device
@@ -85,7 +86,7 @@ def _on_stop_signal(signum: int, frame: object) -> None:
 @click.option("--avoid", multiple=True, help="A body area to leave out (repeatable).")
 @click.option("--resume", is_flag=True, help="Continue the last interrupted session.")
 @click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True)
+@engine_option
 @click.option("--input-device", help="Microphone: index or part of its name (voice-guide devices).")
 @click.option("--output-device", help="Speaker: index or part of its name (voice-guide devices).")
 @_voice_options

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from voice_guide.cli import cli
 from voice_guide.commands import languages
+
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def _fail(message: str) -> None:
@@ -18,15 +22,35 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+def _check_engine(_ctx: click.Context, _param: click.Parameter, name: str) -> str:
+    """An unknown engine is one line naming the registered ones, before anything starts."""
+    from voice_guide.speech_in.engines import AUTO, get_engine
+    from voice_guide.speech_in.recognizer import RecognizerError
+
+    if name != AUTO:
+        try:
+            get_engine(name)
+        except RecognizerError as exc:
+            _fail(str(exc))
+    return name
+
+
+def engine_option(command: F) -> F:
+    """The `--engine` option shared by listen, run and demo."""
+    return click.option(
+        "--engine",
+        default="auto",
+        show_default=True,
+        metavar="NAME",
+        callback=_check_engine,
+        help="auto: the best measured engine for the language (it says which); "
+        "or an engine's name (pocketsphinx, vosk, ...).",
+    )(command)
+
+
 @cli.command()
 @click.argument("wav", required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--engine",
-    type=click.Choice(["auto", "vosk", "pocketsphinx"]),
-    default="auto",
-    show_default=True,
-    help="auto: Vosk when a model for the language is installed, else PocketSphinx.",
-)
+@engine_option
 @click.option("--language", default="en", show_default=True, help="Command phrase language.")
 @click.option("--input-device", default=None, help="Microphone index or name (see `devices`).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per detected command.")

@@ -1,15 +1,39 @@
 """The spoken commands: their names (shared by the state machine and the recognizers)
-and, per language, the phrases people naturally say for each one (data, not code)."""
+and, per language, the phrases people naturally say for each one (data, not code).
+
+A language file (`en.yaml`) maps each command to its phrases and may hold a `fillers` entry:
+the words people put around a command ("okay", "um", "please") and the degree words they
+put before a change of pressure ("a touch lighter"). Fillers are a rule applied by
+`Vocabulary`, not a list of every combination. In a phrase, `~` marks where a degree word
+goes when it is not the start ("press ~ harder"); it is never said.
+"""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import product
+from typing import Any, Final
 
 import yaml
 
-__all__ = ["Command", "PhraseTable", "languages", "normalize", "parse_command", "phrase_table"]
+__all__ = [
+    "Command",
+    "PhraseTable",
+    "Vocabulary",
+    "languages",
+    "normalize",
+    "parse_command",
+    "phrase_table",
+    "vocabulary",
+    "wordings",
+]
+
+DEGREE_MARK: Final = "~"
+"""Where a degree word ("a bit") goes inside a phrase of a degree command."""
 
 
 class Command(str, enum.Enum):
@@ -39,22 +63,161 @@ class Command(str, enum.Enum):
 PhraseTable = dict[str, Command]
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """What an engine listens for in one language: the core phrases (each one command) and
+    the optional fillers a person may say before or after any of them.
+
+    A *wording* is `[before] phrase [after]`: "okay a little lighter please".
+    """
+
+    language: str
+    phrases: Mapping[str, Command]
+    """Core phrase -> command: the table's phrases, with degree words where they fit."""
+    before: tuple[str, ...] = ()
+    """Fillers said before a phrase ("okay", "can you"); at most one is heard."""
+    after: tuple[str, ...] = ()
+    """Fillers said after a phrase ("please", "now"); at most one is heard."""
+    _index: dict[str, Command] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", dict(self.phrases))
+
+    def command(self, wording: str) -> Command | None:
+        """The command a wording means, or None when it is not `[before] phrase [after]`."""
+        phrase = self.core(wording)
+        return None if phrase is None else self._index[phrase]
+
+    def core(self, wording: str) -> str | None:
+        """The phrase inside a wording ("okay next please" -> "next"), or None."""
+        text = normalize(wording)
+        if text in self._index:  # a phrase that starts or ends like a filler stays whole
+            return text
+        for lead, tail in product(("", *self.before), ("", *self.after)):
+            inner = _strip(text, lead, tail)
+            if inner is not None and inner in self._index:
+                return inner
+        return None
+
+    def words(self) -> set[str]:
+        """Every word an engine must know to hear all of this vocabulary."""
+        return {w for text in (*self.phrases, *self.before, *self.after) for w in text.split()}
+
+    def wordings(self) -> list[tuple[str, Command]]:
+        """Every phrase alone, with each filler before and after it, and one before+after
+        pair per phrase (rotating through the fillers): what a trainer synthesizes.
+
+        Deterministic: the same vocabulary gives the same list in the same order.
+        """
+        out: list[tuple[str, Command]] = []
+        seen: set[str] = set()
+        for i, (phrase, command) in enumerate(self.phrases.items()):
+            pair = (
+                (self.before[i % len(self.before)], self.after[i % len(self.after)])
+                if self.before and self.after
+                else None
+            )
+            for text in _framed(phrase, self.before, self.after, pair):
+                if text not in seen:
+                    seen.add(text)
+                    out.append((text, command))
+        return out
+
+
+def _strip(text: str, lead: str, tail: str) -> str | None:
+    """`text` without the filler `lead` in front and `tail` behind, or None if absent."""
+    if lead:
+        if not text.startswith(lead + " "):
+            return None
+        text = text[len(lead) + 1 :]
+    if tail:
+        if not text.endswith(" " + tail):
+            return None
+        text = text[: -len(tail) - 1]
+    return text
+
+
+def _framed(
+    phrase: str, before: tuple[str, ...], after: tuple[str, ...], pair: tuple[str, str] | None
+) -> Iterator[str]:
+    yield phrase
+    for lead in before:
+        yield f"{lead} {phrase}"
+    for tail in after:
+        yield f"{phrase} {tail}"
+    if pair is not None:
+        yield f"{pair[0]} {phrase} {pair[1]}"
+
+
 @cache
-def phrase_table(language: str = "en") -> PhraseTable:
-    """Return {spoken phrase: command} for a language (lower-case, words separated by spaces)."""
+def _language_file(language: str) -> dict[str, Any]:
     name = f"{language}.yaml"
     files = resources.files(__package__)
     if not files.joinpath(name).is_file():
         raise LookupError(
             f"no command phrases for language {language!r}; available: {', '.join(languages())}"
         )
-    data = yaml.safe_load(files.joinpath(name).read_text(encoding="utf-8"))
-    table: PhraseTable = {}
-    for command_name, phrases in data.items():
-        command = Command(command_name)
+    return yaml.safe_load(files.joinpath(name).read_text(encoding="utf-8"))
+
+
+def _marked_phrases(language: str) -> Iterator[tuple[str, Command]]:
+    """(phrase as written, possibly with the degree mark, command) in file order."""
+    for key, phrases in _language_file(language).items():
+        if key == "fillers":
+            continue
+        command = Command(key)
         for phrase in phrases:
-            table[normalize(str(phrase))] = command
-    return table
+            yield " ".join(normalize(part) for part in str(phrase).split()), command
+
+
+@cache
+def phrase_table(language: str = "en") -> PhraseTable:
+    """Return {spoken phrase: command} for a language (lower-case, words separated by spaces)."""
+    return {_unmarked(phrase): command for phrase, command in _marked_phrases(language)}
+
+
+def _unmarked(phrase: str) -> str:
+    return " ".join(w for w in phrase.split() if w != DEGREE_MARK)
+
+
+@cache
+def vocabulary(language: str = "en") -> Vocabulary:
+    """The language's phrases with its filler rule: what every engine is given to hear."""
+    fillers = _language_file(language).get("fillers") or {}
+    degree = fillers.get("degree") or {}
+    degree_words = [normalize(str(w)) for w in degree.get("words", ())]
+    degree_commands = {Command(c) for c in degree.get("commands", ())}
+    phrases: dict[str, Command] = {}
+    for marked, command in _marked_phrases(language):
+        phrases.setdefault(_unmarked(marked), command)
+        if command in degree_commands and not _has_degree(marked, degree_words):
+            for word in degree_words:
+                phrases.setdefault(_with_degree(marked, word), command)
+    return Vocabulary(
+        language,
+        phrases,
+        before=tuple(normalize(str(w)) for w in fillers.get("before", ())),
+        after=tuple(normalize(str(w)) for w in fillers.get("after", ())),
+    )
+
+
+def _has_degree(phrase: str, degree_words: list[str]) -> bool:
+    """Whether the phrase already says how much ("a little lighter")."""
+    text = f" {phrase} "
+    return any(f" {word} " in text for word in degree_words)
+
+
+def _with_degree(marked: str, word: str) -> str:
+    """The phrase with a degree word at its mark, or in front of it when it has none."""
+    if DEGREE_MARK in marked.split():
+        return " ".join(word if w == DEGREE_MARK else w for w in marked.split())
+    return f"{word} {marked}"
+
+
+def wordings(language: str = "en") -> list[tuple[str, Command]]:
+    """Every table phrase and its sensible filler combinations, with its command
+    (deterministic): the input of a command-model trainer."""
+    return vocabulary(language).wordings()
 
 
 def normalize(text: str) -> str:
@@ -64,13 +227,13 @@ def normalize(text: str) -> str:
 
 
 def parse_command(text: str, language: str = "en") -> Command | None:
-    """The command a typed or recognized phrase means: a phrase of the table or a command name."""
-    phrase = normalize(text)
-    table = phrase_table(language)
-    if phrase in table:
-        return table[phrase]
+    """The command a typed or recognized wording means: a phrase of the language (with its
+    fillers) or a command name."""
+    found = vocabulary(language).command(text)
+    if found is not None:
+        return found
     try:
-        return Command(phrase)
+        return Command(normalize(text))
     except ValueError:
         return None
 

@@ -1,12 +1,19 @@
 """Speech in: hearing the spoken commands, ignoring everything else.
 
 Flow: an AudioSource (microphone, WAV file, virtual room) -> 16 kHz chunks ->
-Listener.feed() -> Silero VAD cuts utterances -> a Recognizer (Vosk or PocketSphinx)
-judges each -> Detection(command, heard, start, end, detected_at, confidence).
+Listener.feed() -> Silero VAD cuts utterances -> a Recognizer (an engine from the registry
+in engines.py: PocketSphinx, Vosk, ...) judges each ->
+Detection(command, heard, start, end, detected_at, confidence).
 """
 
 from voice_guide.speech_in.audio import SAMPLE_RATE, AudioFormatError
-from voice_guide.speech_in.engines import ENGINES, EngineChoice, create_recognizer
+from voice_guide.speech_in.engines import (
+    EngineChoice,
+    EngineRequest,
+    create_recognizer,
+    engine_names,
+    register_engine,
+)
 from voice_guide.speech_in.listener import Detection, Listener
 from voice_guide.speech_in.recognizer import Hypothesis, Recognizer, RecognizerError
 from voice_guide.speech_in.sources import (
@@ -18,13 +25,13 @@ from voice_guide.speech_in.sources import (
 )
 
 __all__ = [
-    "ENGINES",
     "SAMPLE_RATE",
     "AudioFormatError",
     "AudioSource",
     "Detection",
     "DeviceError",
     "EngineChoice",
+    "EngineRequest",
     "FileSource",
     "Hypothesis",
     "Listener",
@@ -33,4 +40,6 @@ __all__ = [
     "Recognizer",
     "RecognizerError",
     "create_recognizer",
+    "engine_names",
+    "register_engine",
 ]

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from voice_guide.commands import Command, phrase_table
+from voice_guide.commands import Command
 from voice_guide.speech_in.audio import SAMPLE_RATE, to_float32
 from voice_guide.speech_in.recognizer import Hypothesis, Recognizer
 from voice_guide.speech_in.vad import FRAME_SAMPLES, Segmenter, SegmenterSettings, SileroVad, Vad
@@ -26,8 +26,9 @@ class Detection:
     """A command heard in the stream. Times are seconds of stream time."""
 
     command: Command
-    heard: str
-    """The phrase recognized, as in the phrase table ("a little lighter")."""
+    heard: str | None
+    """The wording recognized ("okay a little lighter"); None from an engine that gives no
+    transcript."""
     start: float
     end: float
     detected_at: float
@@ -65,7 +66,6 @@ class Listener:
             raise ValueError(f"Listener takes {SAMPLE_RATE} Hz audio; resample before feeding")
         self.recognizer = recognizer
         self._segmenter = Segmenter(vad if vad is not None else SileroVad(), segmenter)
-        self._commands = phrase_table(recognizer.language)
         self._pending = np.zeros(0, dtype=np.float32)
         self._samples = 0  # samples handed to the VAD so far: the stream clock
         self._utterance_start = 0
@@ -153,7 +153,7 @@ class Listener:
         origin = self._utterance_start / SAMPLE_RATE
         now = self.stream_time
         return Detection(
-            command=self._commands[hypothesis.phrase],
+            command=hypothesis.command,
             heard=hypothesis.phrase,
             start=origin + hypothesis.start,
             end=min(origin + hypothesis.end, now),

@@ -5,6 +5,10 @@ recognizer: `begin()`, then `accept()` for every chunk (an engine may decide ear
 partial results), then `finish()` at the end of the utterance. An engine answers with a
 Hypothesis only when it heard one complete command phrase and believes it; anything else
 (conversation, near-misses, noise) is None.
+
+An engine is given its Vocabulary (phrases -> commands, with the filler rule) when it is
+created (see engines.py); it does not read the phrase tables itself. Its Hypothesis names the
+command, and the wording only when the engine has a transcript.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+from voice_guide.commands import Command
 
 __all__ = ["Hypothesis", "Recognizer", "RecognizerError"]
 
@@ -23,10 +29,12 @@ class RecognizerError(RuntimeError):
 
 @dataclass(frozen=True)
 class Hypothesis:
-    """One command phrase heard in an utterance."""
+    """One command heard in an utterance."""
 
-    phrase: str
-    """The phrase exactly as in the language's phrase table."""
+    command: Command
+    phrase: str | None
+    """The wording heard ("okay a little lighter"), or None from an engine that gives no
+    transcript (it judges the sound as a whole)."""
     start: float
     """Start of the phrase, seconds from the first sample of the utterance."""
     end: float
@@ -46,6 +54,11 @@ class Recognizer(Protocol):
     @property
     def description(self) -> str:
         """Engine and model in a few words, for the start-up line."""
+        ...
+
+    @property
+    def missing_phrases(self) -> list[str]:
+        """Phrases of its vocabulary the engine cannot hear (words it does not know)."""
         ...
 
     def begin(self) -> None:
