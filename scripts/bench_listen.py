@@ -299,7 +299,6 @@ def run_baseline(stream: Stream, language: str) -> Run:
 
     from voice_guide.speech_in.audio import to_int16_bytes
     from voice_guide.speech_in.pocketsphinx_engine import _model_files
-    from voice_guide.speech_in.sources import FileSource
 
     hmm, dictionary = _model_files()[:2]
     decoder = Decoder(hmm=str(hmm), dict=str(dictionary), lm=None, logfn=os.devnull)
@@ -308,7 +307,7 @@ def run_baseline(stream: Stream, language: str) -> Run:
     decoder.add_jsgf_string("c", f"#JSGF V1.0;\ngrammar c;\npublic <c> = {alternatives} ;\n")
     decoder.activate_search("c")
     endpointer = Endpointer(sample_rate=SAMPLE_RATE)
-    pcm = to_int16_bytes(FileSource(stream.path).samples)
+    pcm = to_int16_bytes(read_wav(stream.path).resampled(SAMPLE_RATE).samples)
     t0 = time.process_time()
     detections = []
     size = endpointer.frame_bytes
@@ -395,14 +394,13 @@ def decision_times(streams: list[Stream], engine: str, language: str) -> list[fl
     the VAD's pre-roll and end wait) is handed over at once, as at the end of speech.
     """
     from voice_guide.speech_in import create_recognizer
-    from voice_guide.speech_in.sources import FileSource
 
     recognizer = create_recognizer(engine, language).recognizer
     times = []
     for stream in streams:
         if stream.kind != "commands" or stream.condition != "clean":
             continue
-        audio = FileSource(stream.path).samples
+        audio = read_wav(stream.path).resampled(SAMPLE_RATE).samples
         for item in stream.items:
             piece = audio[
                 int((item.start - 0.15) * SAMPLE_RATE) : int((item.end + 0.18) * SAMPLE_RATE)

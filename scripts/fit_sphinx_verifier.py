@@ -28,13 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_listen import Stream, build_corpus
 
 from voice_guide.commands import vocabulary
+from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav
 from voice_guide.speech_in.listener import Listener
 from voice_guide.speech_in.pocketsphinx_engine import (
     PocketSphinxRecognizer,
     SphinxScores,
     SphinxSettings,
 )
-from voice_guide.speech_in.sources import FileSource
 
 CHUNK = 320  # 20 ms, as a microphone delivers
 
@@ -73,7 +73,7 @@ def samples_of(stream: Stream, recognizer: RecordingRecognizer) -> list[Sample]:
     listener = Listener(recognizer)
     recognizer.listener = listener
     recognizer.scored = []
-    audio = FileSource(stream.path).samples
+    audio = read_wav(stream.path).resampled(SAMPLE_RATE).samples
     for offset in range(0, len(audio), CHUNK):
         listener.feed(audio[offset : offset + CHUNK])
     listener.flush()

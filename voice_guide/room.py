@@ -22,6 +22,7 @@ from typing import BinaryIO
 import numpy as np
 
 from voice_guide.audio import to_int16_bytes
+from voice_guide.errors import VoiceGuideError
 from voice_guide.routine.model import Routine
 from voice_guide.routine.timeline import StepSpan, build_timeline
 from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav, resample
@@ -40,7 +41,7 @@ BED_SECONDS = 30
 """Beds are generated once at this length and looped (a two-hour soak stays small)."""
 
 
-class RoomError(RuntimeError):
+class RoomError(VoiceGuideError, RuntimeError):
     """The room cannot be built (e.g. no synthesizer for the person's voice)."""
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from voice_guide import paths
+from voice_guide.errors import VoiceGuideError
 
 __all__ = [
     "ENDINGS",
@@ -73,7 +74,7 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
 
 
-class StoreError(Exception):
+class StoreError(VoiceGuideError):
     """The session database cannot be used; the message says why and what to do."""
 
 

@@ -29,6 +29,8 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from voice_guide import paths
+from voice_guide.errors import VoiceGuideError
+from voice_guide.files import NotARegularFile, open_regular
 from voice_guide.routine.model import LocatedValueError, Routine
 
 __all__ = [
@@ -91,12 +93,16 @@ class Problem:
         return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
 
 
-class RoutineError(Exception):
+class RoutineError(VoiceGuideError):
     """A routine could not be loaded; `problems` says where and why (all of them)."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(problem) for problem in self.problems))
+
+    def report_lines(self) -> list[str]:
+        """Each problem on its own line, as `check` prints them."""
+        return [str(problem) for problem in self.problems]
 
 
 @dataclass
@@ -237,7 +243,7 @@ def read_routine(path_or_name: str | os.PathLike[str]) -> LoadedRoutine:
             ]
         )
     user = paths.routines_dir() / f"{name}.yaml"
-    if user.is_file():
+    if os.path.lexists(user):  # a FIFO or a link here is refused when read, not skipped
         return _read_file(user)
     builtin = _builtin_dir() / f"{name}.yaml"
     if builtin.is_file():
@@ -342,7 +348,8 @@ def _read_file(path: Path) -> LoadedRoutine:
     source = str(path)
     try:
         # Read one byte past the limit, never the whole of a huge or endless file.
-        with path.open("rb") as handle:
+        # Only a regular file: a FIFO or a device would block or never end.
+        with open_regular(path) as handle:
             data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         stem = path.name.removesuffix(".yaml").removesuffix(".yml")
@@ -356,6 +363,10 @@ def _read_file(path: Path) -> LoadedRoutine:
     except IsADirectoryError:
         raise RoutineError(
             [Problem(source, None, None, "this is a folder — give a routine file (.yaml)")]
+        ) from None
+    except NotARegularFile as error:
+        raise RoutineError(
+            [Problem(source, None, None, f"{error.strerror} — give a routine file (.yaml)")]
         ) from None
     except OSError as error:
         reason = error.strerror or str(error)

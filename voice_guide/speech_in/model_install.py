@@ -29,6 +29,7 @@ from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 from voice_guide import __version__, paths
+from voice_guide.errors import VoiceGuideError
 from voice_guide.speech_in.models import (
     MARKER_NAME,
     InstalledModel,
@@ -71,7 +72,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
-class ModelError(Exception):
+class ModelError(VoiceGuideError):
     """A model could not be fetched or installed; the message says why and what to do."""
 
 

@@ -19,11 +19,12 @@ from typing import Protocol
 import numpy as np
 
 from voice_guide.commands import Command
+from voice_guide.errors import VoiceGuideError
 
 __all__ = ["Hypothesis", "Recognizer", "RecognizerError"]
 
 
-class RecognizerError(RuntimeError):
+class RecognizerError(VoiceGuideError, RuntimeError):
     """An engine cannot be started; the message says why and how to fix it."""
 
 

@@ -17,7 +17,9 @@ from typing import Protocol
 
 import numpy as np
 
-from voice_guide.speech_in.audio import CHUNK_SECONDS, SAMPLE_RATE, read_wav, resample
+from voice_guide.audio import WavFile
+from voice_guide.errors import VoiceGuideError
+from voice_guide.speech_in.audio import CHUNK_SECONDS, SAMPLE_RATE
 
 __all__ = [
     "AudioSource",
@@ -40,21 +42,45 @@ class AudioSource(Protocol):
         ...
 
 
-class DeviceError(RuntimeError):
+class DeviceError(VoiceGuideError, RuntimeError):
     """An audio device cannot be found or opened; the message names the fix."""
 
 
 class FileSource:
-    """A WAV file streamed in 20 ms chunks (raises AudioFormatError for non-audio files)."""
+    """A WAV file streamed in 20 ms chunks, read and resampled block by block (memory stays
+    bounded whatever the file's length). Raises AudioFormatError for non-audio files."""
 
     def __init__(self, path: Path) -> None:
-        wav = read_wav(path)  # fail at construction: the caller reports it before listening
-        self.samples = resample(wav.samples, wav.sample_rate)
+        # Opened and checked at construction: the caller reports a bad file before listening.
+        self._wav = WavFile(path)
 
     def chunks(self) -> Iterator[np.ndarray]:
-        """The file's audio in 20 ms chunks."""
-        for start in range(0, len(self.samples), _CHUNK):
-            yield self.samples[start : start + _CHUNK]
+        """The file's audio in 20 ms chunks at 16 kHz (the last one may be shorter)."""
+        import soxr
+
+        rate = self._wav.format.sample_rate
+        resampler = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32")
+        pending = np.zeros(0, dtype=np.float32)
+        with self._wav:
+            blocks = self._wav.blocks()
+            for block, last in _with_last(blocks):
+                out = block if rate == SAMPLE_RATE else resampler.resample_chunk(block, last)
+                pending = np.concatenate([pending, out])
+                whole = len(pending) - len(pending) % _CHUNK
+                yield from (pending[i : i + _CHUNK] for i in range(0, whole, _CHUNK))
+                pending = pending[whole:]
+        if len(pending):
+            yield pending
+
+
+def _with_last(items: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]]:
+    """Each item with whether it is the last one (the resampler flushes on the last)."""
+    previous = next(items, None)
+    for item in items:
+        yield previous, False
+        previous = item
+    if previous is not None:
+        yield previous, True
 
 
 class QueueSource:

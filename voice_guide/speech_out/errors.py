@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from voice_guide.errors import VoiceGuideError
 
-class SpeechOutError(Exception):
+
+class SpeechOutError(VoiceGuideError):
     """Base of every speech-out error; its message is meant for the user as is."""
 
 
