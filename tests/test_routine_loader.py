@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import voice_guide.cli.routines  # noqa: F401  (registers the routine commands)
 from voice_guide.cli import cli
+from voice_guide.commands import languages
 from voice_guide.routine.lint import lint
 from voice_guide.routine.loader import (
     MAX_BYTES,
@@ -384,12 +385,12 @@ def test_size_limit_applies_to_text_too() -> None:
 
 def test_yes_no_on_off_stay_text() -> None:
     routine = load_text(
-        "title: yes\nlanguage: no\nsteps:\n"
+        "title: yes\ndescription: no\nsteps:\n"
         "  - {id: a, title: off, say: on, duration: 1m, repeat: y, help: n}\n",
         "words.yaml",
     )
     step = routine.all_steps[0]
-    assert (routine.title, routine.language, step.title, step.say) == ("yes", "no", "off", "on")
+    assert (routine.title, routine.description, step.title, step.say) == ("yes", "no", "off", "on")
     assert (step.repeat, step.help) == ("y", "n")
 
 
@@ -564,10 +565,13 @@ def test_check_passes_warnings_unless_strict(tmp_path: Path) -> None:
     assert strict.exit_code == 1 and strict.output == relaxed.output
 
 
-def test_lint_warns_when_the_language_has_no_command_phrases() -> None:
-    warnings = lint(parse_routine("language: xx\n" + VALID, "xx.yaml"))
-    assert [str(w).split(": warning: ")[0] for w in warnings] == ["xx.yaml:1:11"]
-    assert "no command phrases" in warnings[0].message
+def test_a_language_without_command_phrases_is_an_error() -> None:
+    with pytest.raises(RoutineError) as caught:
+        parse_routine("language: de\n" + VALID, "de.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "de.yaml:1:11: no command phrases for language 'de', so the session could not hear "
+        f"anyone — write one of: {', '.join(languages())}"
+    ]
 
 
 def test_a_deep_step_with_a_safety_note_passes() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from voice_guide.files import append_regular
+from voice_guide.safe_text import printable
 
 _READABLE = {
     "step": lambda d: f"-- step {d['index'] + 1}: {d['title']}",
@@ -45,7 +46,7 @@ class Transcript:
             self._file.flush()
         if self._echo and event in _READABLE:
             minutes, seconds = divmod(t, 60)
-            line = _READABLE[event](data)
+            line = printable(_READABLE[event](data))
             print(f"[{int(minutes):02d}:{seconds:04.1f}] {line}", file=self._echo, flush=True)
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from voice_guide.cli import cli
+from voice_guide.cli.options import FiniteRange
 from voice_guide.cli.routines import load_or_exit
 from voice_guide.cli.session import guide_speaker, routine_voice, start_listener
 from voice_guide.cli.speech_in import engine_option
@@ -44,8 +45,8 @@ from voice_guide.transcript import Transcript
     help="Something the simulated person says, e.g. '0:40 a little lighter'.",
 )
 @click.option("--no-person", is_flag=True, help="Nobody speaks: only the guide and its echo.")
-@click.option("--echo-gain", type=click.FloatRange(0.0, 2.0), default=0.5, show_default=True)
-@click.option("--echo-delay", type=click.FloatRange(0.0, 1.0), default=0.05, show_default=True)
+@click.option("--echo-gain", type=FiniteRange(0.0, 2.0), default=0.5, show_default=True)
+@click.option("--echo-delay", type=FiniteRange(0.0, 1.0), default=0.05, show_default=True)
 @click.option(
     "--bed", help="Background: pink:SNR or music:SNR (dB below the person), e.g. pink:15."
 )
@@ -54,7 +55,7 @@ from voice_guide.transcript import Transcript
 @_voice_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Room audio (WAV).")
 @click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--max-minutes", type=click.FloatRange(0.1, 600), default=240, show_default=True)
+@click.option("--max-minutes", type=FiniteRange(0.1, 600), default=240, show_default=True)
 @click.option("--quiet", is_flag=True, help="No live transcript on stdout.")
 def demo(
     routine: str,

@@ -169,7 +169,7 @@ def _why_left_out(routine: Routine, step: Step) -> str:
 )
 def new(name: str, folder: Path | None) -> None:
     """Write a commented starter routine NAME.yaml that passes `check`."""
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         click.echo(
             f"{name!r} is not a routine name — use lower-case letters, digits, '-' and '_', "
             "e.g. 'evening-back'",

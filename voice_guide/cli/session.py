@@ -16,6 +16,7 @@ from typing import NoReturn
 import click
 
 from voice_guide.cli import cli
+from voice_guide.cli.options import Utf8Text
 from voice_guide.cli.routines import load_or_exit
 from voice_guide.cli.speech_in import engine_option
 from voice_guide.cli.speech_out import _voice_options
@@ -82,7 +83,9 @@ def _on_stop_signal(signum: int, frame: object) -> None:
 @click.argument("routine", default="back-massage")
 @click.option("--keyboard", is_flag=True, help="Type commands (next, lighter, ...) on stdin.")
 @click.option("--text", is_flag=True, help="Print what the guide says instead of speaking.")
-@click.option("--recipient", help="Whose session: their profile (areas to avoid, pressure).")
+@click.option(
+    "--recipient", type=Utf8Text(), help="Whose session: their profile (areas to avoid, pressure)."
+)
 @click.option("--avoid", multiple=True, help="A body area to leave out (repeatable).")
 @click.option("--resume", is_flag=True, help="Continue the last interrupted session.")
 @click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path))

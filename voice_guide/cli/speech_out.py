@@ -12,15 +12,16 @@ from typing import Any
 import click
 
 from voice_guide.cli import cli
+from voice_guide.cli.options import FiniteRange
 from voice_guide.files import atomic_write
 from voice_guide.speech_out.errors import SpeechOutError
 
 
 def _voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--voice, --rate, --volume: override the routine's (or the default) voice settings."""
-    command = click.option(
-        "--volume", type=click.FloatRange(0.0, 1.0), help="Loudness, 0.0 to 1.0."
-    )(command)
+    command = click.option("--volume", type=FiniteRange(0.0, 1.0), help="Loudness, 0.0 to 1.0.")(
+        command
+    )
     command = click.option(
         "--rate", type=click.IntRange(60, 400), help="Speaking rate, words per minute."
     )(command)

@@ -12,7 +12,12 @@ from datetime import datetime, timezone
 import click
 
 from voice_guide.cli import cli
+from voice_guide.cli.options import Utf8Text
+from voice_guide.routine.model import MAX_LEVEL, MIN_LEVEL
 from voice_guide.store import Profile, SessionRecord, Store, StoreError, normalize_name
+
+MAX_LIMIT = 1_000_000
+"""Most sessions `history` lists at once (SQLite cannot take a limit past 2**63)."""
 
 
 @contextmanager
@@ -59,8 +64,10 @@ def _table(records: list[SessionRecord]) -> str:
 
 
 @cli.command()
-@click.option("--recipient", metavar="NAME", help="Only the sessions given to this person.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--recipient", type=Utf8Text(), metavar="NAME", help="Only the sessions given to this person."
+)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, MAX_LIMIT))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 def history(recipient: str | None, limit: int, as_json: bool) -> None:
     """List past sessions, newest first: routine, recipient, duration, steps, pressure."""
@@ -93,7 +100,13 @@ def _parse_pressure(
             raise click.BadParameter(
                 f"{value!r} is not AREA=LEVEL; write it like shoulders=2.",
             )
-        levels[normalize_name(area)] = int(level)
+        number = int(level)
+        if not MIN_LEVEL <= number <= MAX_LEVEL:
+            raise click.BadParameter(
+                f"{value!r}: pressure levels go from {MIN_LEVEL} to {MAX_LEVEL}; "
+                "write it like shoulders=2."
+            )
+        levels[normalize_name(area)] = number
     return levels
 
 
@@ -114,9 +127,21 @@ def _describe(profile: Profile) -> str:
 
 
 @cli.command()
-@click.argument("name")
-@click.option("--avoid", multiple=True, metavar="AREA", help="Leave this area out (repeatable).")
-@click.option("--allow", multiple=True, metavar="AREA", help="Stop avoiding an area (repeatable).")
+@click.argument("name", type=Utf8Text())
+@click.option(
+    "--avoid",
+    multiple=True,
+    type=Utf8Text(),
+    metavar="AREA",
+    help="Leave this area out (repeatable).",
+)
+@click.option(
+    "--allow",
+    multiple=True,
+    type=Utf8Text(),
+    metavar="AREA",
+    help="Stop avoiding an area (repeatable).",
+)
 @click.option(
     "--pressure",
     multiple=True,

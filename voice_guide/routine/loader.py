@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from voice_guide import paths
+from voice_guide.commands import languages
 from voice_guide.errors import VoiceGuideError
 from voice_guide.files import NotARegularFile, open_regular
 from voice_guide.routine.model import LocatedValueError, Routine
@@ -64,7 +65,7 @@ MAX_CUES = 500
 """Most timed cues one step may have (one every 22 seconds in a 3-hour step)."""
 MAX_TOTAL_SECONDS = 12 * 3600
 """Longest a routine's timed steps may last together."""
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 """A routine name: a file name in the routines directory without '.yaml'."""
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -230,7 +231,7 @@ def read_routine(path_or_name: str | os.PathLike[str]) -> LoadedRoutine:
     if isinstance(path_or_name, os.PathLike) or _looks_like_path(path_or_name):
         return _read_file(Path(path_or_name))
     name = path_or_name
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise RoutineError(
             [
                 Problem(
@@ -270,10 +271,23 @@ def parse_routine(data: str | bytes, source: str) -> LoadedRoutine:
         routine = Routine.model_validate(raw)
     except ValidationError as error:
         raise RoutineError(_explain_all(error, marks, source)) from None
-    problems = _over_limits(routine, marks, source)
+    problems = _over_limits(routine, marks, source) + _unheard_language(routine, marks, source)
     if problems:
         raise RoutineError(problems)
     return LoadedRoutine(routine, source, marks)
+
+
+def _unheard_language(routine: Routine, marks: SourceMap, source: str) -> list[Problem]:
+    """A routine in a language without command phrases could not hear a single command."""
+    known = languages()
+    if routine.language in known:
+        return []
+    line, column = marks.locate(("language",))
+    message = (
+        f"no command phrases for language {_quote(routine.language)}, so the session could "
+        f"not hear anyone — write one of: {', '.join(known)}"
+    )
+    return [Problem(source, line, column, message)]
 
 
 def _over_limits(routine: Routine, marks: SourceMap, source: str) -> list[Problem]:
@@ -327,7 +341,7 @@ def available_routines() -> list[RoutineInfo]:
     if folder.is_dir():
         for path in sorted(folder.glob("*.yaml")):
             name = path.name.removesuffix(".yaml")
-            if NAME_PATTERN.match(name):
+            if NAME_PATTERN.fullmatch(name):
                 found.append(RoutineInfo(name, False, str(path)))
     return found
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -20,6 +21,7 @@ from pydantic import (
 )
 
 from voice_guide.routine.durations import HOW_TO_WRITE, parse_duration
+from voice_guide.safe_text import unsafe_character, visible
 
 WAIT_WORDS = frozenset({"wait", "wait for next", "until next", "until you say next"})
 
@@ -35,8 +37,34 @@ Duration = Annotated[
         }
     ),
 ]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Level = Annotated[int, Field(ge=1, le=10)]
+
+
+def _speakable(text: str) -> str:
+    char = unsafe_character(text)
+    if char is not None:
+        kind = "an escape (terminal code)" if char == "\x1b" else "a control character"
+        raise ValueError(
+            f"the text contains {kind}, U+{ord(char):04X}, that would garble the screen — remove it"
+        )
+    if not visible(text):
+        raise ValueError("the text is only invisible characters — write what to say, or remove it")
+    return text
+
+
+Text = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_speakable)]
+
+
+def _not_bool(value: object) -> object:
+    # pydantic would read true/false as 1/0; a level is a number a person wrote.
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a pressure level — write a number like 2")
+    return value
+
+
+MIN_LEVEL = 1
+MAX_LEVEL = 10
+"""Pressure levels a scale may have: 1 (lightest) to 10."""
+Level = Annotated[int, BeforeValidator(_not_bool), Field(ge=MIN_LEVEL, le=MAX_LEVEL)]
 StepId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 # Lets editors (yaml-language-server) check mapping keys that are pressure levels.
 _LEVEL_KEYS = {"propertyNames": {"pattern": "^([1-9]|10)$"}}
@@ -156,6 +184,11 @@ class PressureScale(_Strict):
     @field_validator("levels")
     @classmethod
     def _consecutive(cls, levels: dict[int, PressureLevel]) -> dict[int, PressureLevel]:
+        if not levels:
+            raise ValueError(
+                "the scale has no levels — add levels 1, 2, ... each with a 'name', "
+                "or remove 'pressure:'"
+            )
         expected = list(range(1, len(levels) + 1))
         if sorted(levels) != expected:
             wrong = next(level for n, level in enumerate(sorted(levels), 1) if level != n)

@@ -68,7 +68,7 @@ MAX_COMPRESSION_RATIO = 50
 MAX_MEMBERS = 20_000
 
 _CHUNK = 64 * 1024
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
@@ -174,7 +174,7 @@ def resolve_source(
     (from a source the user trusts) or with `no_verify`.
     """
     name = name.removesuffix(".zip")
-    if not _SAFE_NAME.match(name):
+    if not _SAFE_NAME.fullmatch(name):
         raise ModelError(f"{name!r} is not a model name (letters, digits, '.', '_' and '-' only).")
     entry = manifest_entry(name)
     base = base_url or os.environ.get(ENV_URL)
@@ -391,7 +391,7 @@ def extract_model(
     Nothing appears under the final name until the tree is complete, checked and marked;
     an existing model of that name is replaced in one rename.
     """
-    if not _SAFE_NAME.match(name):
+    if not _SAFE_NAME.fullmatch(name):
         raise ModelError(f"{name!r} is not a model name (letters, digits, '.', '_' and '-' only).")
     root = models_dir if models_dir is not None else paths.models_dir()
     try:

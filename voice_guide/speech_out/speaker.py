@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
+from voice_guide.safe_text import printable
 from voice_guide.speech_out.cache import RenderCache
 from voice_guide.speech_out.earcons import check_name, earcon
 from voice_guide.speech_out.errors import SpeechOutError
@@ -65,7 +66,9 @@ class TextSpeaker:
     def _print(self, line: str) -> PlayHandle:
         now = self._clock()
         with self._lock:  # whole lines even when two threads print
-            print(f"[{_timestamp(now)}] {line}", file=self._stream or sys.stdout, flush=True)
+            # Routine text may hold terminal escapes: never print them raw.
+            shown = printable(line)
+            print(f"[{_timestamp(now)}] {shown}", file=self._stream or sys.stdout, flush=True)
         handle = PlayHandle(line, "text", 0.0, start=now, end=now)
         handle._done.set()
         return handle

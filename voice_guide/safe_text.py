@@ -1,0 +1,48 @@
+"""Text from a routine file, made safe to show and to speak.
+
+A routine may smuggle terminal escape sequences (YAML's "\\e[31m"), other control characters
+or bidirectional overrides into what the guide says; printed raw they repaint or hide the
+terminal. `check` refuses them (`unsafe_character`); whatever is printed goes through
+`printable` anyway, so text from any other source is harmless too.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["printable", "unsafe_character", "visible"]
+
+# CSI and OSC sequences, then any other two-character escape.
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]"
+)
+# Bidirectional embeddings, overrides and isolates: they reorder what the terminal shows.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ALLOWED_CONTROLS = frozenset("\t\n")
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first character of `text` that must not be in spoken text (a control character
+    other than tab and newline, or a bidirectional override), or None."""
+    for char in text:
+        if char in _BIDI or (unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS):
+            return char
+    return None
+
+
+def visible(text: str) -> bool:
+    """Whether `text` has anything to see or say (not only spaces and invisible marks)."""
+    return any(unicodedata.category(char)[0] not in "ZC" for char in text)
+
+
+def printable(text: str) -> str:
+    """`text` on one line, with escape sequences, control characters and bidirectional
+    overrides removed (tabs and line breaks become spaces)."""
+    text = _ANSI.sub("", text)
+    kept = (
+        " " if char in _ALLOWED_CONTROLS or char == "\r" else char
+        for char in text
+        if char not in _BIDI and (unicodedata.category(char) != "Cc" or char in "\t\n\r")
+    )
+    return "".join(kept)
