@@ -58,7 +58,7 @@ def cli() -> None:
 
 def _register() -> None:
     # Imported after `cli` exists, so each command module can import it.
-    from voice_guide.cli import demo, models, routines, session, speech_in, speech_out, store  # noqa: F401
+    from voice_guide.cli import demo, draft, models, routines, session, speech_in, speech_out, store  # noqa: F401
 
 
 def main() -> None:

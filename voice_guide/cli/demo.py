@@ -97,7 +97,7 @@ def demo(
         settings_voice = routine_voice(model, voice, rate, volume)
         speaker = guide_speaker(model, settings_voice, SAMPLE_RATE, True, render_timeout=30.0)
         room = VirtualRoom(speaker.playback, settings, person)
-        listener = start_listener(engine, model.language)
+        listener = start_listener(engine, model)
     except (SpeechOutError, RecognizerError, RoomError) as error:
         click.echo(f"voice-guide: {error}", err=True)
         sys.exit(1)

@@ -27,6 +27,7 @@ from voice_guide.routine.loader import (
 )
 from voice_guide.routine.model import Routine, Step
 from voice_guide.routine.timeline import WAIT_ESTIMATE, build_timeline
+from voice_guide.routine.vocabulary import routine_vocabulary
 
 SCHEMA_FILE = "routine.schema.json"
 """Written next to routines made by `new`, named by their yaml-language-server line."""
@@ -67,13 +68,31 @@ def check(files: tuple[str, ...], strict: bool) -> None:
                 click.echo(str(problem))
             failed = True
             continue
-        warnings = lint(loaded)
+        warnings = lint(loaded, unheard_phrases(loaded))
         for problem in warnings:
             click.echo(str(problem))
         if not warnings:
             click.echo(f"{loaded.source}: ok")
         failed = failed or (strict and bool(warnings))
     sys.exit(1 if failed else 0)
+
+
+def unheard_phrases(loaded: LoadedRoutine) -> set[str]:
+    """The routine's own phrases the speech engine cannot hear. The engine is started only
+    for a routine that has phrases; when it cannot start, one warning line says why."""
+    extra = loaded.routine.extra_phrases()
+    if not extra:
+        return set()
+    from voice_guide.speech_in.engines import create_recognizer
+    from voice_guide.speech_in.recognizer import RecognizerError
+
+    try:
+        words = routine_vocabulary(loaded.routine)
+        choice = create_recognizer("auto", loaded.routine.language, words)
+    except (LookupError, RecognizerError) as error:
+        click.echo(f"{loaded.source}: warning: the phrases were not checked ({error})")
+        return set()
+    return set(extra) & set(choice.missing_phrases)
 
 
 @cli.command()

@@ -26,6 +26,7 @@ from voice_guide.effects import Log
 from voice_guide.files import check_writable_target
 from voice_guide.live import DeviceWatch, SpeakerKeeper, microphone_blocks
 from voice_guide.routine.model import Routine
+from voice_guide.routine.vocabulary import routine_vocabulary
 from voice_guide.runner import ListenerFailed, SessionRunner, run_audio, run_keyboard
 from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import Profile, Session, SessionState
@@ -263,7 +264,7 @@ def _listen_live(
     restore: SessionState | None,
 ) -> float:
     """The microphone drives the loop; its samples are the session clock."""
-    listener = start_listener(engine, model.language)
+    listener = start_listener(engine, model)
     speaker = runner.speaker
     # With printed speech nothing ever plays, and the gate lets every command through.
     playback = speaker.playback if isinstance(speaker, GuideSpeaker) else Playback(SAMPLE_RATE)
@@ -356,9 +357,14 @@ def guide_speaker(
     return GuideSpeaker(cache, Playback(sample_rate), earcons, render_timeout=render_timeout)
 
 
-def start_listener(engine: str, language: str) -> Listener:
-    """The listener for `language`, saying on stderr which engine it hears with."""
-    choice = create_recognizer(engine, language)
+def start_listener(engine: str, model: Routine) -> Listener:
+    """The listener for `model`'s language and its own phrases, saying on stderr which engine
+    it hears with."""
+    try:
+        words = routine_vocabulary(model)
+    except LookupError:
+        words = None  # create_recognizer says which languages there are
+    choice = create_recognizer(engine, model.language, words)
     click.echo(f"voice-guide: {choice.message}", err=True)
     if choice.missing_phrases:
         missing = ", ".join(repr(p) for p in choice.missing_phrases)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from voice_guide.commands import Command, phrase_table
+from voice_guide.commands import Command, normalize, phrase_table
 from voice_guide.routine.loader import LoadedRoutine, Problem
 from voice_guide.routine.model import Routine, Step
 from voice_guide.routine.speech_time import DEFAULT_RATE, estimate_speech_seconds
@@ -54,9 +54,14 @@ class _Spoken:
     """The key to set when the text is a default the author never wrote."""
 
 
-def lint(loaded: LoadedRoutine) -> list[Problem]:
-    """Warnings for a routine that loaded without errors, in source order."""
+def lint(loaded: LoadedRoutine, unheard: Collection[str] = ()) -> list[Problem]:
+    """Warnings for a routine that loaded without errors, in source order.
+
+    `unheard`: the routine's own phrases (normalized) that the listener's engine cannot
+    hear (words missing from its vocabulary), found by whoever started the engine.
+    """
     found: list[tuple[Loc, str, re.Pattern[str] | None]] = []
+    found += _extra_phrases(loaded.routine, unheard)
     found += _command_phrases(loaded.routine)
     found += _speech_fit(loaded.routine)
     found += _deep_without_safety(loaded.routine)
@@ -66,6 +71,45 @@ def lint(loaded: LoadedRoutine) -> list[Problem]:
         line, column = loaded.marks.find(loc, pattern) if pattern else loaded.marks.locate(loc)
         problems.add(Problem(loaded.source, line, column, message, warning=True))
     return sorted(problems, key=lambda p: (p.line or 0, p.column or 0, p.message))
+
+
+# -- the routine's own phrases -------------------------------------------------------------
+
+
+def _extra_phrases(routine: Routine, unheard: Collection[str]) -> Iterator[tuple[Loc, str, None]]:
+    try:
+        table = phrase_table(routine.language)
+    except LookupError:
+        return  # said once, by the command-word lint
+    seen: dict[str, str] = {}
+    for name, said in routine.phrases.items():
+        for number, phrase in enumerate(said):
+            words = normalize(phrase)
+            meant = table.get(words)
+            if meant is not None:
+                same = meant.value == name
+                yield (
+                    ("phrases", name, number),
+                    f"{phrase!r} "
+                    + ("is already" if same else f"already means '{meant.value}'")
+                    + " in the phrase table (`voice-guide phrases`) — remove it here"
+                    + ("" if same else "; the table's meaning wins"),
+                    None,
+                )
+            elif words in seen:
+                yield (
+                    ("phrases", name, number),
+                    f"{phrase!r} is given twice (also for '{seen[words]}') — keep one",
+                    None,
+                )
+            elif words in unheard:
+                yield (
+                    ("phrases", name, number),
+                    f"{phrase!r} has words the speech engine does not know, so it is never "
+                    "heard — choose other words",
+                    None,
+                )
+            seen.setdefault(words, name)
 
 
 # -- command words -----------------------------------------------------------------------

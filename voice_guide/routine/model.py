@@ -5,6 +5,7 @@ Field descriptions double as the JSON Schema editors use to autocomplete routine
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Annotated
@@ -20,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from voice_guide.commands import Command, normalize
 from voice_guide.routine.durations import HOW_TO_WRITE, parse_duration
 from voice_guide.safe_text import unsafe_character, visible
 
@@ -342,8 +344,39 @@ class Routine(_Strict):
     pressure: PressureScale | None = Field(None, description="The pressure scale, if any.")
     safety: list[Text] = Field(default_factory=list, description="Spoken once at the start.")
     help: Text | None = Field(None, description="Said on 'help' (after the list of commands).")
+    phrases: dict[str, list[Annotated[str, Field(min_length=1, max_length=80)]]] = Field(
+        default_factory=dict,
+        description="More ways to say a command, heard by the listener in this routine: "
+        "command name -> phrases, e.g. lighter: [easy there].",
+    )
     sections: list[Section] = Field(default_factory=list)
     steps: list[Step] = Field(default_factory=list, description="Steps without sections.")
+
+    @field_validator("phrases")
+    @classmethod
+    def _phrases_name_commands(cls, phrases: dict[str, list[str]]) -> dict[str, list[str]]:
+        names = [command.value for command in Command]
+        for name, said in phrases.items():
+            if name not in names:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "commands: " + ", ".join(names)
+                raise LocatedValueError(f"{name!r} is not a command — {hint}", name, "[key]")
+            for number, phrase in enumerate(said):
+                if not normalize(phrase):
+                    raise LocatedValueError(
+                        "this phrase has no words — write what a person says, e.g. 'easy there'",
+                        name,
+                        number,
+                    )
+        return phrases
+
+    def extra_phrases(self) -> dict[str, Command]:
+        """The routine's own phrases (normalized) -> the command each means."""
+        return {
+            normalize(phrase): Command(name)
+            for name, said in self.phrases.items()
+            for phrase in said
+        }
 
     @model_validator(mode="after")
     def _shape(self) -> Routine:
