@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from voice_guide.commands import Command, normalize, phrase_table
+from voice_guide.commands import Command, normalize, vocabulary
 from voice_guide.draft.document import (
     Cue,
     DraftRoutine,
@@ -451,15 +451,17 @@ def _note(sentence: Sentence) -> Value[str]:
 
 
 def _phrases(reading: _Reading) -> tuple[tuple[str, tuple[Value[str], ...]], ...]:
-    table = phrase_table("en")
+    known = vocabulary("en")
     found: dict[Command, list[Value[str]]] = {}
     seen: set[str] = set()
     for sentence in reading.quotes:
         for match in _QUOTED.finditer(sentence.text):
             quoted = next(group for group in match.groups() if group)
             phrase = normalize(quoted)
-            if not phrase or len(phrase.split()) > 6 or phrase in table or phrase in seen:
+            if not phrase or len(phrase.split()) > 6 or phrase in seen:
                 continue
+            if known.command(phrase) is not None:
+                continue  # heard already, as a phrase of the table or with a filler
             command = next(
                 (cmd for cmd, pattern in reading.lexicon.feedback if pattern.search(phrase)), None
             )

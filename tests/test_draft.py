@@ -1,0 +1,439 @@
+"""`voice-guide draft`: routines drafted from how-to texts (plain text, Markdown, a saved web
+page), each value traced to its guide line, the result clean under `check`; the routine's
+own `phrases:` heard through the real PocketSphinx engine from synthesized speech."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from voice_guide.cli import cli
+from voice_guide.commands import Command
+from voice_guide.draft import Drafted, Format, GuideError, draft_routine
+from voice_guide.routine.lint import lint
+from voice_guide.routine.loader import RoutineError, load_text, parse_routine
+from voice_guide.routine.model import Routine
+from voice_guide.routine.vocabulary import routine_vocabulary
+from voice_guide.speech_in import Listener
+from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav, resample
+from voice_guide.speech_in.pocketsphinx_engine import PocketSphinxRecognizer
+
+GUIDES = Path(__file__).parent / "data" / "guides"
+README = Path(__file__).parent.parent / "README.md"
+
+
+def drafted(name: str) -> tuple[Drafted, Routine]:
+    path = GUIDES / name
+    result = draft_routine(path.read_bytes(), str(path), "routine.yaml")
+    return result, parse_routine(result.text, "routine.yaml").routine
+
+
+def durations(routine: Routine) -> list[float | None]:
+    return [step.duration for step in routine.all_steps]
+
+
+def comment_lines(text: str) -> dict[str, str]:
+    """The YAML line that starts with `key` -> its comment, for each key's first use."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        key, _, comment = line.partition("  # ")
+        found.setdefault(key.strip(), comment)
+    return found
+
+
+# -- the three guides -----------------------------------------------------------------------
+
+
+def test_back_massage_text_sections_steps_and_values() -> None:
+    result, routine = drafted("back-massage.txt")
+    assert routine.title == "Simple Back Massage at Home"
+    assert [s.title for s in routine.sections] == [
+        "Before you start",
+        "Warm up",
+        "Shoulders and neck",
+        "Mid-back and lower back",
+        "Finishing",
+    ]
+    # "about two minutes"; "two to three minutes" -> the middle; "a minute or so"; digits.
+    assert durations(routine) == [None, 120, 150, 60, 90, 60, 30]
+    assert [step.area for step in routine.all_steps] == [
+        None,
+        "back",
+        "shoulders",
+        "neck",
+        "mid-back",
+        "lower-back",
+        "shoulders",
+    ]
+    steps = {step.id: step for step in routine.all_steps}
+    assert steps["before-you-start"].safety == [
+        "Make sure the room is warm and your hands are clean.",
+        "Never massage over broken skin, bruises or a recent injury.",
+    ]
+    knead = steps["knead-the-tops-of-the-shoulders"]
+    assert knead.safety == ["Be careful around the neck and never press on the spine."]
+    # "light to firm pressure" -> the range from light to firm, starting light.
+    assert routine.pressure is not None
+    assert [routine.pressure.name(n) for n in routine.pressure.levels] == [
+        "light",
+        "medium",
+        "firm",
+        "deep",
+    ]
+    assert knead.pressure is not None
+    assert (knead.pressure.min, knead.pressure.max, knead.pressure.start) == (1, 3, 1)
+    # "Keep the strokes slow and even." goes on the timed warm-up, as a cue.
+    assert [cue.say for cue in steps["warm-up"].cues] == ["Keep the strokes slow and even."]
+    # "If your partner is comfortable with deeper pressure, work ..." -> an offer.
+    knots = steps["work-any-knots"]
+    assert knots.offer is not None
+    assert knots.offer.ask == "Would your partner like deeper pressure?"
+    assert knots.say.startswith("Work any knots in the lower back")
+    assert knots.safety == ["Avoid pressing on the kidneys."]
+    # The quoted "easy there" is new; "a little lighter", "that feels great" are known.
+    assert routine.phrases == {"lighter": ["easy there"]}
+    # Benefit and marketing sentences are left out, and listed.
+    spoken = " ".join(step.say for step in routine.all_steps)
+    assert "best gifts" not in spoken
+    assert "Share this article" not in spoken
+    assert {source.line for source in result.routine.left_out} == {3, 4, 48}
+
+
+def test_hand_massage_markdown() -> None:
+    _, routine = drafted("hand-massage.md")
+    assert routine.title == "A soothing hand massage"
+    assert [s.title for s in routine.sections] == [
+        "Getting ready",
+        "The palm",
+        "The fingers",
+        "Wrist and forearm",
+        "Closing",
+    ]
+    # List items are steps; "about two minutes in total" is the whole step's time.
+    assert durations(routine) == [None, None, 60, 45, 120, 30, 60, 30]
+    assert {step.area for step in routine.all_steps} == {"hands", None}
+    # A quote block of only a safety note, before any step: the routine's safety.
+    assert routine.safety == ["Avoid massaging a hand with cuts, swelling or a painful joint."]
+    squeeze = next(step for step in routine.all_steps if step.offer)
+    assert squeeze.offer is not None
+    assert squeeze.offer.ask == "Would your partner like a firmer touch?"
+    assert squeeze.safety == ["Never squeeze hard on a joint."]
+    assert routine.phrases == {"lighter": ["too firm"]}
+    assert "Jo Example" not in " ".join(step.say for step in routine.all_steps)
+
+
+def test_stretching_web_page_without_page_furniture() -> None:
+    result, routine = drafted("stretching.html")
+    assert routine.title == "A ten-minute desk stretch"
+    assert [s.title for s in routine.sections] == [
+        "Neck",
+        "Shoulders and upper back",
+        "Chest",
+        "Legs",
+        "Finish",
+    ]
+    # 30 s + another 30 s; "thirty seconds for each leg" counts twice; "in all".
+    assert durations(routine) == [60, 60, 20, 60, 60, 150, 60]
+    assert [step.area for step in routine.all_steps] == [
+        "neck",
+        "shoulders",
+        "upper-back",
+        "chest",
+        "legs",
+        "legs",
+        "arms",
+    ]
+    # Stretching is not massage: "deeper stretch" and "deep breaths" are no pressure.
+    assert routine.pressure is None
+    offered = [step for step in routine.all_steps if step.offer]
+    assert [step.offer.ask for step in offered if step.offer] == [
+        "Would you like a deeper stretch?"
+    ]
+    assert offered[0].safety == ["Be careful not to round your lower back."]
+    assert routine.all_steps[0].safety == ["Never force the stretch or bounce."]
+    for furniture in (
+        "cookies",
+        "Shop",
+        "Sam Writer",
+        "Updated",
+        "comments",
+        "Great article",
+        "wrists",
+        "Related",
+        "Subscribe",
+        "reserved",
+    ):
+        assert furniture not in result.text.split("# Left out")[0], furniture
+    # Lines are the page source's lines.
+    page = (GUIDES / "stretching.html").read_text().splitlines()
+    assert "A ten-minute desk stretch" in page[23 - 1]
+    assert comment_lines(result.text)['title: "A ten-minute desk stretch"'].startswith(
+        "from line 23:"
+    )
+
+
+@pytest.mark.parametrize("name", ["back-massage.txt", "hand-massage.md", "stretching.html"])
+def test_every_value_says_where_it_came_from(name: str) -> None:
+    result, _ = drafted(name)
+    guide = (GUIDES / name).read_text().splitlines()
+    sourced = 0
+    for line in result.text.splitlines():
+        match = re.search(r'# from line (\d+): "([^"]*?)(?:\.\.\.)?"', line)
+        key = line.strip().split(":")[0].lstrip("- ")
+        if key in ("say", "title", "duration", "area", "pressure", "ask") and line[0] == " ":
+            assert match or "TODO" in line, line
+        if match:
+            sourced += 1
+            number, quote = int(match.group(1)), match.group(2)
+            first_word = re.findall(r"\w+", quote)[0]
+            window = " ".join(guide[number - 1 : number + 2])
+            assert first_word.lower() in window.lower(), (line, window)
+    assert sourced > 10
+
+
+def test_todos_mark_what_the_guide_did_not_say() -> None:
+    result, routine = drafted("hand-massage.md")
+    lines = result.text.splitlines()
+    assert [todo.line for todo in result.todos] == [
+        n for n, line in enumerate(lines, 1) if "TODO:" in line
+    ]
+    assert all("duration: wait for next" in lines[todo.line - 1] for todo in result.todos)
+    assert len(result.todos) == durations(routine).count(None) == 2
+
+
+@pytest.mark.parametrize("name", ["back-massage.txt", "hand-massage.md", "stretching.html"])
+def test_the_same_guide_gives_the_same_routine(name: str) -> None:
+    assert drafted(name)[0].text == drafted(name)[0].text
+
+
+# -- the README's example, rendered back to a how-to text ------------------------------------
+
+
+def readme_routine() -> Routine:
+    text = README.read_text()
+    start = text.index("## Writing routines")
+    block = re.search(r"```yaml\n(.*?)```", text[start:], re.DOTALL)
+    assert block is not None
+    return load_text(block.group(1), "README.md")
+
+
+def as_guide(routine: Routine) -> str:
+    """The routine written as a person would write it: a heading, then what to do."""
+    lines = [f"# {routine.title}", ""]
+    scale = routine.pressure
+    for step in routine.all_steps:
+        pressure = ""
+        if scale is not None:
+            level = step.pressure.start if step.pressure and step.pressure.start else scale.start
+            pressure = f", with {scale.name(level)} pressure"
+        assert step.duration is not None
+        cues = " ".join(cue.say for cue in step.cues)
+        lines += [f"{step.say.rstrip('.')} for {step.duration:g} seconds{pressure}. {cues}", ""]
+    return "\n".join(lines)
+
+
+def test_readme_example_round_trip() -> None:
+    original = readme_routine()
+    guide = as_guide(original)
+    result = draft_routine(guide.encode(), "hand.md", "hand.yaml")
+    routine = parse_routine(result.text, "hand.yaml").routine
+    assert routine.title == original.title
+    assert durations(routine) == durations(original)
+    assert [s.area for s in routine.all_steps] == [s.area for s in original.all_steps]
+    assert routine.all_steps[0].say.startswith(original.all_steps[0].say.rstrip("."))
+    assert routine.pressure is not None and routine.pressure.name(1) == "light"
+    assert result.todos == []
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["back-massage.txt", "hand-massage.md", "stretching.html"])
+def test_draft_writes_a_routine_that_check_passes(tmp_path: Path, name: str) -> None:
+    target = tmp_path / "routine.yaml"
+    result = CliRunner().invoke(cli, ["draft", str(GUIDES / name), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "TODO" in result.stderr or "0 TODO" in result.stderr
+    assert f"wrote {target}" in result.stderr
+    check = CliRunner().invoke(cli, ["check", str(target)])
+    assert check.exit_code == 0, check.output
+    problems = [line for line in check.output.splitlines() if line.strip()]
+    assert all(": warning: " in line or line.endswith(": ok") for line in problems), problems
+    # The warnings draft printed are the ones check prints.
+    printed = [line for line in result.stderr.splitlines() if ": warning: " in line]
+    assert printed == [line for line in problems if ": warning: " in line]
+
+
+def test_draft_prints_to_stdout_without_an_output(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["draft", str(GUIDES / "hand-massage.md")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == drafted("hand-massage.md")[0].text.replace("routine.yaml", "<stdout>")
+    assert "<stdout>:" in result.stderr and "TODO" in result.stderr
+
+
+def test_draft_never_overwrites_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "mine.yaml"
+    target.write_text("precious")
+    guide = str(GUIDES / "back-massage.txt")
+    refused = CliRunner().invoke(cli, ["draft", guide, "-o", str(target)])
+    assert refused.exit_code == 1
+    assert "already exists" in refused.stderr and "--force" in refused.stderr
+    assert target.read_text() == "precious"
+    forced = CliRunner().invoke(cli, ["draft", guide, "-o", str(target), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert target.read_text().startswith("# Drafted by")
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "no such file"),
+        (b"\xff\xfe binary", "not UTF-8"),
+        (b"Regular massage improves sleep. Our readers love it.", "found no instructions"),
+        (b"", "found no instructions"),
+    ],
+)
+def test_a_guide_that_cannot_be_drafted_gets_one_sentence(
+    tmp_path: Path, content: bytes | None, expected: str
+) -> None:
+    guide = tmp_path / "guide.txt"
+    if content is not None:
+        guide.write_bytes(content)
+    target = tmp_path / "out.yaml"
+    result = CliRunner().invoke(cli, ["draft", str(guide), "-o", str(target)])
+    assert result.exit_code == 1
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert not target.exists()
+
+
+def test_a_folder_or_fifo_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.txt"
+    import os
+
+    os.mkfifo(fifo)
+    for guide in (tmp_path, fifo):
+        result = CliRunner().invoke(cli, ["draft", str(guide)])
+        assert result.exit_code == 1
+        assert "cannot read it" in result.stderr, result.stderr
+
+
+# -- any text: a routine that loads, or one clear sentence ----------------------------------
+
+WORDS = st.sampled_from(
+    [
+        "Knead the shoulders",
+        "for two to three minutes",
+        "with firm pressure.",
+        "Never press on the spine.",
+        "If your partner is comfortable with deeper pressure,",
+        "glide the palms over the lower back",
+        "30 seconds",
+        '"easy there"',
+        "'a little lighter'",
+        "gentle feet neck",
+        "#",
+        "##",
+        "- ",
+        "1. ",
+        "<p>",
+        "</p>",
+        "<h2>",
+        "\n",
+        "\n\n",
+        ": no yes",
+        "a minute or so",
+        "*",
+        "> ",
+        "Avoid it. Make sure.",
+        "step-1",
+        "ü 한국어",
+    ]
+)
+SENTENCES = st.tuples(
+    st.sampled_from(["Knead", "Glide over", "With your thumbs, press", "Never rub", "Hold"]),
+    st.sampled_from(["the neck", "your feet", "the lower back", "the x" * 40, ""]),
+    st.sampled_from(["for two to three minutes", "30 seconds each side", "", "for 0 s"]),
+    st.sampled_from([" with light to deep pressure", ' and say "easy there"', "", ","]),
+    st.sampled_from([".", "!", "", ". If you are comfortable with more, go on."]),
+).map("".join)
+TEXTS = st.one_of(
+    st.text(max_size=300),
+    st.lists(WORDS, max_size=80).map(" ".join),
+    st.lists(st.one_of(SENTENCES, WORDS), max_size=30).map(" ".join),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=TEXTS, fmt=st.sampled_from(list(Format)))
+def test_any_text_gives_a_routine_that_loads_or_a_clear_message(text: str, fmt: Format) -> None:
+    data = text.encode("utf-8", "surrogatepass")
+    try:
+        result = draft_routine(data, "guide.txt", "out.yaml", fmt)
+    except GuideError as error:
+        message = str(error)
+        assert message.startswith("guide.txt") and " — " in message and "\n" not in message
+        return
+    try:
+        loaded = parse_routine(result.text, "out.yaml")
+    except RoutineError as error:  # pragma: no cover - the failure message is the point
+        pytest.fail(f"the draft does not load: {error}\n{result.text}")
+    lint(loaded)
+    assert draft_routine(data, "guide.txt", "out.yaml", fmt).text == result.text
+
+
+# -- phrases: model, check and the listener ---------------------------------------------------
+
+
+def test_phrases_name_commands_and_unknown_ones_are_located() -> None:
+    base = "title: x\nsteps:\n  - id: a\n    say: Rub.\n    duration: 1m\n"
+    with pytest.raises(RoutineError) as error:
+        load_text(base + "phrases:\n  lightr: [easy there]\n", "r.yaml")
+    assert str(error.value) == "r.yaml:7:3: 'lightr' is not a command — did you mean 'lighter'?"
+    routine = load_text(base + "phrases:\n  lighter: [Easy there!, stop]\n", "r.yaml")
+    assert routine.extra_phrases() == {"easy there": Command.LIGHTER, "stop": Command.LIGHTER}
+    words = routine_vocabulary(routine)
+    assert words.command("easy there") is Command.LIGHTER
+    assert words.command("stop") is Command.PAUSE  # the table's meaning wins
+
+
+def test_check_warns_about_phrases_the_listener_cannot_use(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "title: x\nphrases:\n  lighter: [stop, zzgrxq please]\n"
+        "steps:\n  - id: a\n    say: Rub.\n    duration: 1m\n"
+    )
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 0
+    assert "'stop' already means 'pause'" in result.output
+    assert "'zzgrxq please' has words the speech engine does not know" in result.output
+
+
+def synthesize(directory: Path, text: str, voice: str) -> np.ndarray:
+    path = directory / f"{voice}.wav"
+    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True)
+    wav = read_wav(path)
+    silence = np.zeros(SAMPLE_RATE // 2, np.float32)
+    return np.concatenate([silence, resample(wav.samples, wav.sample_rate), silence, silence])
+
+
+@pytest.mark.audio
+def test_a_drafted_phrase_is_heard_by_the_real_listener(tmp_path: Path) -> None:
+    _, routine = drafted("back-massage.txt")
+    assert routine.phrases == {"lighter": ["easy there"]}
+    listener = Listener(PocketSphinxRecognizer(routine_vocabulary(routine)))
+    audio = synthesize(tmp_path, "easy there", "slt")
+    heard = []
+    for start in range(0, len(audio), 320):  # 20 ms blocks, as from the microphone
+        heard += listener.feed(audio[start : start + 320])
+    heard += listener.flush()
+    assert [detection.command for detection in heard] == [Command.LIGHTER]
