@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from voice_guide.commands import Command
-from voice_guide.effects import CancelSpeech, Earcon, Log, Say, StartTimer
+from voice_guide.effects import CancelSpeech, Earcon, PressureChanged, Say, StartTimer, Unused
 from voice_guide.routine.model import Routine
 from voice_guide.session import (
     ASK_TIMEOUT,
@@ -78,6 +78,10 @@ def routine(**overrides) -> Routine:
     }
     data.update(overrides)
     return Routine.model_validate(data)
+
+
+END_QUESTION = "Do you want to end the session? Say yes to end it, or no to carry on."
+CHECK_IN = "Are you all right? Say yes to carry on, or no if it still hurts."
 
 
 class Script:
@@ -202,9 +206,9 @@ def test_pain_stops_speech_pauses_drops_pressure_and_checks_in():
     assert Earcon("paused") in s.effects
     assert said == [
         "Sorry. I have paused. Ease off to feather pressure.",
-        "Are you all right? Say continue when you are ready, or end session to finish.",
+        "Are you all right? Say yes to carry on, or no if it still hurts.",
     ]
-    assert (s.phase, s.state.pressure) == (Phase.PAUSED, 1)
+    assert (s.phase, s.state.pressure) == (Phase.CHECKING, 1)
     s.hear(Command.RESUME, 30.0)
     assert s.phase is Phase.RUNNING
     assert s.state.elapsed(30.0) == pytest.approx(12.0)
@@ -218,7 +222,7 @@ def test_great_remembers_pressure_for_the_area_and_uses_it_next_time():
         "Glad that feels good. I'll remember medium for the lower back."
     ]
     assert s.state.preferred == {"lower-back": 3}
-    assert Log("pressure", {"level": 3, "area": "lower-back", "reason": "great"}) in s.effects
+    assert PressureChanged(3, ("lower-back",), "great") in s.effects
     # A later session with that profile starts the area at the remembered level.
     later = Script(routine(), Profile(pressure={"lower-back": 3}))
     assert "Use your thumbs." in later(Start(), 0.0)
@@ -231,7 +235,7 @@ def test_offer_is_left_out_below_its_pressure():
     s.hear(Command.NEXT, 1.0)
     said = s.hear(Command.NEXT, 2.0)
     assert said == [
-        "Knots is left out: it is only for firm pressure.",
+        "Knots is left out: it is offered once your partner asks for medium pressure.",
         "Closing",
         "Rest your hands.",
     ]
@@ -266,14 +270,14 @@ def test_yes_outside_a_question_is_not_used():
     s = Script(routine())
     s(Start(), 0.0)
     assert s.hear(Command.YES, 1.0) == []
-    assert s.effects == [Log("unused", {"trigger": "yes", "phase": "running"})]
+    assert s.effects == [Unused("yes", "running")]
 
 
 def test_avoided_areas_are_skipped_with_a_note():
     s = Script(routine(), Profile(avoid=frozenset({"shoulders"})))
     s(Start(), 0.0)
     said = s.hear(Command.NEXT, 1.0)
-    assert said[0] == "Leaving out the shoulders, as asked."
+    assert said[0] == "Leaving out circles, to spare the shoulders, as asked."
     assert s.step != "circles"
 
 
@@ -289,15 +293,18 @@ def test_back_from_the_first_step_stays_and_back_returns():
     assert s.state.elapsed(22.0) == 0.0
 
 
-def test_end_goes_to_closing_then_ends():
+def test_end_asks_first_then_goes_to_closing_then_ends():
     s = Script(routine())
     s(Start(), 0.0)
-    assert s.hear(Command.END, 5.0) == ["Let's move to the closing.", "Closing", "Rest your hands."]
+    assert s.hear(Command.END, 5.0) == [END_QUESTION]
+    assert (s.phase, s.step) == (Phase.CONFIRMING, "glide")
+    assert s.hear(Command.YES, 6.0) == ["Let's move to the closing.", "Closing", "Rest your hands."]
     assert s.step == "rest"
-    said = s.hear(Command.END, 6.0)
+    assert s.hear(Command.END, 7.0) == [END_QUESTION]
+    said = s.hear(Command.YES, 8.0)
     assert said == ["We'll finish here. That is the end of the session. Thank you."]
     assert s.phase is Phase.ENDED
-    assert s.hear(Command.NEXT, 7.0) == []
+    assert s.hear(Command.NEXT, 9.0) == []
 
 
 def test_full_session_with_nobody_speaking_reaches_the_end():
@@ -366,3 +373,252 @@ def test_a_checkpoint_from_before_cues_said_resumes_after_the_cues_already_said(
     s.state = SessionState.from_dict(old)
     assert s.state.cues_said == 1
     assert s.run_timers_until(59.0) == ["Almost done."]
+
+
+# -- care that lasts -------------------------------------------------------------------------
+
+
+def two_on_one_area(**first) -> Routine:
+    """Two mid-back steps like the built-in's circles (start 2) and prayer (min 2, start 3)."""
+    return routine(
+        sections=[],
+        steps=[
+            {
+                "id": "circles",
+                "say": "Circles.",
+                "duration": "2m",
+                "area": "mid-back",
+                "pressure": {"min": 1, "max": 3, "start": 2},
+                **first,
+            },
+            {
+                "id": "prayer",
+                "say": "Prayer position.",
+                "duration": "2m",
+                "area": "mid-back",
+                "pressure": {"min": 2, "max": 4, "start": 3},
+            },
+            {"id": "rest", "say": "Rest your hands.", "duration": "30s"},
+        ],
+    )
+
+
+def test_ouch_lowers_the_area_for_the_next_step_on_it_and_it_never_rises_by_itself():
+    s = Script(two_on_one_area())
+    s(Start(), 0.0)
+    assert s.state.pressure == 2
+    s.hear(Command.PAIN, 20.0)
+    assert s.state.pressure == 1
+    assert s.hear(Command.YES, 25.0) == ["Good. We carry on at feather pressure."]
+    said = s.run_timers_until(130.0)
+    # The next mid-back step starts at feather, below its own minimum: pain outranks it.
+    assert said == ["Now, prayer.", "Prayer position.", "Use your fingertips."]
+    assert (s.step, s.state.pressure) == ("prayer", 1)
+    # Asked for, it rises again.
+    assert s.hear(Command.STRONGER, 140.0) == ["Light. Use flat palms."]
+    assert s.state.pressure == 2
+
+
+def test_lighter_and_stronger_are_remembered_for_the_area():
+    s = Script(two_on_one_area())
+    s(Start(), 0.0)
+    s.hear(Command.STRONGER, 10.0)
+    assert s.state.preferred == {"mid-back": 3}
+    assert PressureChanged(3, ("mid-back",), "stronger") in s.effects
+    s.run_timers_until(120.0)
+    assert (s.step, s.state.pressure) == ("prayer", 3)
+
+    soft = Script(two_on_one_area())
+    soft(Start(), 0.0)
+    soft.hear(Command.LIGHTER, 10.0)
+    assert soft.run_timers_until(120.0) == [
+        "Now, prayer.",
+        "Prayer position.",
+        "Use your fingertips.",
+    ]
+    assert soft.state.pressure == 1
+
+
+def test_a_cue_that_adds_pressure_moves_the_level_but_not_after_pain():
+    cue = {"cues": [{"at": "halfway", "say": "Slowly add a little pressure.", "pressure": 3}]}
+    s = Script(two_on_one_area(**cue))
+    s(Start(), 0.0)
+    assert s.run_timers_until(60.0) == ["Slowly add a little pressure.", "Use your thumbs."]
+    assert s.state.pressure == 3
+    assert PressureChanged(3, ("mid-back",), "cue") in s.effects
+
+    hurt = Script(two_on_one_area(**cue))
+    hurt(Start(), 0.0)
+    hurt.hear(Command.PAIN, 30.0)
+    hurt.hear(Command.YES, 31.0)
+    assert hurt.run_timers_until(90.0) == []
+    assert hurt.state.pressure == 1
+
+
+def test_check_in_answered_yes_carries_on_at_the_lowered_pressure():
+    s = Script(two_on_one_area())
+    s(Start(), 0.0)
+    assert s.hear(Command.PAIN, 30.0)[-1] == CHECK_IN
+    assert s.phase is Phase.CHECKING
+    assert s.hear(Command.YES, 40.0) == ["Good. We carry on at feather pressure."]
+    assert (s.phase, s.step, s.state.pressure) == (Phase.RUNNING, "circles", 1)
+    assert s.session.wake_time(s.state) == pytest.approx(40.0 + 90.0)
+
+
+def test_check_in_answered_go_ahead_is_not_next():
+    s = Script(two_on_one_area())
+    s(Start(), 0.0)
+    s.hear(Command.PAIN, 30.0)
+    # "go ahead" is a 'next' phrase: here it answers the question and skips nothing.
+    assert s.hear(Command.NEXT, 40.0) == ["Good. We carry on at feather pressure."]
+    assert (s.phase, s.step) == (Phase.RUNNING, "circles")
+    assert s.state.elapsed(40.0) == pytest.approx(30.0)
+
+
+def test_check_in_answered_no_stays_paused_and_offers_another_area():
+    s = Script(two_on_one_area())
+    s(Start(), 0.0)
+    s.hear(Command.PAIN, 30.0)
+    assert s.hear(Command.NO, 40.0) == [
+        "All right. Lift your hands away and let your partner rest. We will leave the mid "
+        "back alone for the rest of the session. Say next for another area, or end session "
+        "to finish."
+    ]
+    assert s.phase is Phase.PAUSED
+    assert s.hear(Command.NEXT, 60.0) == [
+        "Leaving out prayer, to spare the mid back, as asked.",
+        "Rest your hands.",
+    ]
+    assert s.step == "rest"
+
+
+def test_it_still_hurts_at_the_check_in_is_a_no():
+    s = Script(two_on_one_area())
+    s(Start(), 0.0)
+    s.hear(Command.PAIN, 30.0)
+    said = s.hear(Command.PAIN, 35.0)
+    assert said[0].startswith("All right. Lift your hands away")
+    assert s.phase is Phase.PAUSED and "mid-back" in s.state.avoid
+    # Continue from there moves on to another area, too.
+    assert s.hear(Command.RESUME, 50.0)[-1] == "Rest your hands."
+
+
+def test_pressure_commands_in_a_step_without_touch():
+    s = Script(routine())
+    s(Start(), 0.0)
+    s.hear(Command.END, 1.0)
+    s.hear(Command.YES, 2.0)
+    assert s.step == "rest"
+    assert s.hear(Command.STRONGER, 3.0) == ["No pressure in this step."]
+    assert s.hear(Command.GREAT, 4.0) == ["No pressure in this step."]
+    assert s.state.pressure == 2
+
+
+# -- end session asks first ------------------------------------------------------------------
+
+
+def test_end_not_confirmed_carries_on_where_it_was():
+    s = Script(routine())
+    s(Start(), 0.0)
+    s.hear(Command.END, 20.0)
+    assert s.state.elapsed(25.0) == pytest.approx(20.0)  # the step clock waits for the answer
+    assert s.hear(Command.NO, 25.0) == ["All right, we carry on."]
+    assert (s.phase, s.step) == (Phase.RUNNING, "glide")
+    assert s.session.wake_time(s.state) == pytest.approx(25.0 + 10.0)  # the halfway cue
+
+
+def test_end_unanswered_carries_on_and_said_twice_ends():
+    s = Script(routine())
+    s(Start(), 0.0)
+    s.hear(Command.END, 20.0)
+    assert s.run_timers_until(20.0 + ASK_TIMEOUT) == ["All right, we carry on."]
+    assert s.phase is Phase.RUNNING
+    s.hear(Command.END, 45.0)
+    assert s.hear(Command.END, 46.0)[0] == "Let's move to the closing."
+    assert s.step == "rest"
+
+
+def test_end_while_paused_comes_back_to_the_pause():
+    s = Script(routine())
+    s(Start(), 0.0)
+    s.hear(Command.PAUSE, 10.0)
+    s.hear(Command.END, 11.0)
+    s.hear(Command.NO, 12.0)
+    assert s.phase is Phase.PAUSED
+    s.hear(Command.RESUME, 13.0)
+    assert (s.phase, s.step) == (Phase.RUNNING, "glide")
+
+
+# -- which steps are done: one rule ----------------------------------------------------------
+
+
+def test_go_back_from_the_last_step_goes_to_the_step_done_before_it():
+    s = Script(routine())
+    s(Start(), 0.0)
+    s.hear(Command.NEXT, 1.0)
+    s.hear(Command.NEXT, 2.0)  # knots left out (below its pressure)
+    assert s.step == "rest"
+    assert s.hear(Command.BACK, 3.0) == ["Warm up", "Make small circles."]
+    assert (s.phase, s.step) == (Phase.WAITING, "circles")
+
+
+def test_offer_comes_up_when_firm_pressure_was_chosen_anywhere():
+    r = routine()
+    steps = r.sections[0].steps
+    s = Script(r)
+    s(Start(), 0.0)
+    s.hear(Command.STRONGER, 1.0)  # glide: medium, the knots' minimum
+    s.hear(Command.NEXT, 2.0)
+    s.hear(Command.LIGHTER, 3.0)  # circles: back to light
+    assert s.state.pressure == 2
+    assert s.hear(Command.NEXT, 4.0) == [steps[2].offer.ask]
+    # Or the recipient's profile says so.
+    later = Script(routine(), Profile(pressure={"shoulders": 3}))
+    later(Start(), 0.0)
+    later.hear(Command.NEXT, 1.0)
+    later.hear(Command.LIGHTER, 2.0)
+    assert later.hear(Command.NEXT, 3.0) == [steps[2].offer.ask]
+
+
+def test_a_run_of_steps_left_out_gets_one_note():
+    r = routine(
+        sections=[],
+        steps=[
+            {"id": "one", "say": "One.", "duration": "20s"},
+            {"id": "two", "say": "Two.", "duration": "20s", "area": "neck"},
+            {"id": "three", "say": "Three.", "duration": "20s", "areas": ["arms", "neck"]},
+            {
+                "id": "four",
+                "say": "Four, down to the neck.",
+                "say_if_avoided": {"neck": "Four, down to the shoulders."},
+                "duration": "20s",
+                "area": "shoulders",
+            },
+        ],
+    )
+    s = Script(r, Profile(avoid=frozenset({"neck"})))
+    s(Start(), 0.0)
+    assert s.run_timers_until(20.0) == [
+        "Leaving out two and three, to spare the neck, as asked.",
+        "Now, four.",
+        "Four, down to the shoulders.",
+    ]
+    assert s.hear(Command.REPEAT, 21.0) == ["Four, down to the shoulders."]
+    assert s.session.remaining(s.state, 21.0) == pytest.approx(19.0)
+
+
+def test_a_routine_without_pressure_carries_none():
+    r = routine(
+        pressure=None,
+        sections=[],
+        steps=[{"id": "reach", "say": "Reach up.", "duration": "30s", "area": "arms"}],
+    )
+    s = Script(r)
+    s(Start(), 0.0)
+    assert s.state.care is None and s.session.care is None
+    assert s.hear(Command.STRONGER, 1.0) == ["This routine has no pressure levels."]
+    assert s.hear(Command.PAIN, 2.0)[:1] == [
+        "Sorry. I have paused. Ease off and let your hands rest."
+    ]
+    assert s.hear(Command.YES, 3.0) == ["Good. We carry on, gently."]
+    assert SessionState.from_dict(s.state.to_dict()) == s.state

@@ -8,6 +8,7 @@ from collections import defaultdict
 from voice_guide.session import STAY, TRANSITIONS, Phase
 
 _TARGETS_OF_ENTER = (Phase.RUNNING, Phase.WAITING, Phase.ASKING, Phase.ENDED)
+_TARGETS_OF_UNPAUSE = (Phase.RUNNING, Phase.WAITING, Phase.ASKING, Phase.PAUSED, Phase.CHECKING)
 
 
 def mermaid() -> str:
@@ -30,8 +31,8 @@ def mermaid() -> str:
         lines.append(f"    {source} --> {target}: {', '.join(triggers)}")
     for phase in _TARGETS_OF_ENTER:
         lines.append(f"    enter_step --> {phase.value}")
-    for phase in (Phase.RUNNING, Phase.WAITING, Phase.ASKING):
-        lines.append(f"    unpause --> {phase.value}: as before the pause")
+    for phase in _TARGETS_OF_UNPAUSE:
+        lines.append(f"    unpause --> {phase.value}: as before")
     lines.append("    ended --> [*]")
     for phase, triggers in in_place.items():
         lines.append(f"    note right of {phase}: stays on {', '.join(triggers)}")

@@ -20,8 +20,18 @@ import numpy as np
 
 from voice_guide.commands import Command, parse_command
 from voice_guide.echo_canceller import EchoCanceller, EchoPath
-from voice_guide.effects import CancelSpeech, CancelTimer, Earcon, Effect, Log, Say, StartTimer
-from voice_guide.routine.timeline import build_timeline
+from voice_guide.effects import (
+    CancelSpeech,
+    CancelTimer,
+    Earcon,
+    Effect,
+    Ended,
+    Report,
+    Say,
+    StartTimer,
+    StepEntered,
+)
+from voice_guide.routine.timeline import WAIT_ESTIMATE, build_timeline
 from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import (
     Event,
@@ -54,7 +64,7 @@ class SessionRunner:
         *,
         profile: Profile | None = None,
         checkpoint: Checkpoint | None = None,
-        on_log: Callable[[Log, float], None] | None = None,
+        on_report: Callable[[Report, float], None] | None = None,
     ) -> None:
         self.session = session
         self.speaker = speaker
@@ -62,7 +72,7 @@ class SessionRunner:
         self.state = session.initial(profile)
         self.timer: float | None = None
         self._checkpoint = checkpoint
-        self._on_log = on_log
+        self._on_report = on_report
         self._ended_early = False
         self._spoken_by_step: dict[str, list[str]] = {}
         for entry in build_timeline(session.routine).entries:
@@ -87,6 +97,12 @@ class SessionRunner:
         gives no transcript)."""
         self.transcript.write(now, "heard", command=command.value, phrase=phrase, **detail)
         self.dispatch(Heard(command, phrase or ""), now)
+
+    def stand_in(self, command: Command, now: float, reason: str) -> None:
+        """Act for a person who is not there (the virtual room): recorded as `stand_in`,
+        never as `heard`, so it is not counted as something the listener heard."""
+        self.transcript.write(now, "stand_in", command=command.value, reason=reason)
+        self.dispatch(Heard(command), now)
 
     def poll(self, now: float) -> None:
         """Deliver the timer's Tick if it is due."""
@@ -122,36 +138,25 @@ class SessionRunner:
                 self.timer = effect.at
             elif isinstance(effect, CancelTimer):
                 self.timer = None
-            elif isinstance(effect, Log):
-                self._log(effect, now)
+            else:
+                self._report(effect, now)
 
-    def _log(self, log: Log, now: float) -> None:
-        if log.event == "step":
+    def _report(self, report: Report, now: float) -> None:
+        if isinstance(report, StepEntered):
             # While this step runs, render what the next one will say (its section title,
             # transition, instruction, safety notes, technique), so the move starts at once.
-            upcoming = self.session.steps[log.data["index"] + 1 : log.data["index"] + 2]
-            for step in upcoming:
+            for step in self.session.steps[report.index + 1 : report.index + 2]:
                 for text in self._spoken_by_step.get(step.id, ()):
                     self.speaker.prerender(text)
-        if log.event == "end":
-            self._ended_early = bool(log.data["early"])
-            log = Log("end", {"summary": self.summary(now)})
-        if log.event != "unused":
-            self.transcript.write(now, log.event, **log.data)
-        if self._on_log:
-            self._on_log(log, now)
+        if isinstance(report, Ended):
+            self._ended_early = report.summary.early
+        self.transcript.report(now, report)
+        if self._on_report:
+            self._on_report(report, now)
 
     def summary(self, now: float) -> dict[str, object]:
-        """What the session did, for the transcript's end event and the history."""
-        early = self._ended_early
-        return {
-            "duration": round(now, 1),
-            "steps_done": len(self.state.done),
-            "steps_total": len(self.session.steps),
-            "pressure": self.state.pressure,
-            "pressure_by_area": dict(self.state.preferred),
-            "ended": "ended early" if early else "completed",
-        }
+        """What the session did up to `now`, for the history."""
+        return self.session.summary(self.state, now, early=self._ended_early).to_dict()
 
 
 def run_keyboard(
@@ -227,11 +232,14 @@ def run_audio(
     restore: SessionState | None = None,
     on_block: Callable[[float], None] | None = None,
     playback_clock: Callable[[], float] | None = None,
+    stand_in_next: bool = False,
 ) -> float:
     """Run a session on an audio stream: its samples are the clock (`offset` seconds at the
     first block, where a restored session stopped). The same loop serves the microphone
     (blocks from the input device, playback pulled by the output device) and the virtual
-    room (which pulls the playback itself). Returns the session time at the end."""
+    room (which pulls the playback itself). With `stand_in_next` (the virtual room, whose
+    simulated person never says "next"), a step that waits for next moves on after
+    WAIT_ESTIMATE seconds of quiet, as the timeline assumes. Returns the session time at the end."""
 
     fed = 0  # samples given to the listener: the stream clock, block-exact
 
@@ -246,6 +254,7 @@ def run_audio(
     canceller = EchoCanceller(gate.playback)
     clocks = ClockAlignment()
     faults: deque[float] = deque(maxlen=MAX_RECOGNIZER_FAULTS)
+    quiet_since: float | None = None
     for block in blocks:
         start = fed / SAMPLE_RATE
         fed += len(block)
@@ -267,6 +276,8 @@ def run_audio(
         for detection in detections:
             _judge(runner, gate, detection, offset)
         runner.poll(now())
+        if stand_in_next:
+            quiet_since = _stand_in_for_next(runner, quiet_since, now())
         if on_block:
             on_block(now())
         if now() - saved >= CHECKPOINT_EVERY:
@@ -275,6 +286,21 @@ def run_audio(
         if runner.ended and not runner.speaker.speaking:
             break
     return now()
+
+
+def _stand_in_for_next(
+    runner: SessionRunner, quiet_since: float | None, now: float
+) -> float | None:
+    """Say "next" for nobody once a waiting step has been quiet for WAIT_ESTIMATE seconds."""
+    if runner.state.phase is not Phase.WAITING or runner.speaker.speaking:
+        return None
+    if quiet_since is None:
+        return now
+    if now - quiet_since < WAIT_ESTIMATE:
+        return quiet_since
+    reason = f"nobody in the room to say next: moving on after {WAIT_ESTIMATE:g} s of quiet"
+    runner.stand_in(Command.NEXT, now, reason)
+    return None
 
 
 JUMP = 0.5

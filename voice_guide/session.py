@@ -3,38 +3,45 @@
 `Session.handle(state, event, now) -> (state, effects)`. No threads, no audio, no clock
 reads: time is passed in as session seconds. Phase changes follow `TRANSITIONS`, the one
 table the README's diagram is generated from, so the two cannot drift apart.
+
+The core here knows phases, sequencing, timers, offers, pauses, time and help; pressure
+(levels, techniques, per-area memory, easing off after pain) is the `PressureCare`
+feature, present only when the routine has a pressure scale. Every sentence the session
+speaks comes from the routine or from the routine's language pack.
 """
 
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from voice_guide.commands import Command
+from voice_guide.commands.prompts import Prompts, prompts
 from voice_guide.effects import (
     CancelSpeech,
     CancelTimer,
     Earcon,
     Effect,
-    Log,
-    Say,
-    SayKind,
+    Effects,
+    Ended,
+    Paused,
+    Restored,
+    Resumed,
+    Skipped,
     StartTimer,
+    StepEntered,
+    Summary,
+    Unused,
 )
-from voice_guide.routine.durations import spoken_duration
-from voice_guide.routine.model import Routine, Step
+from voice_guide.pressure import PressureCare, PressureState, readable_area
+from voice_guide.routine.model import Cue, Routine, Step
 
 ASK_TIMEOUT = 20.0
-"""Seconds to wait for a yes/no before an offered step is left out (no answer is a no)."""
-
-HELP_TEXT = (
-    "You can say: next, go back, repeat, lighter, stronger, that feels great, pause, "
-    "continue, ouch, how long, or end session."
-)
+"""Seconds to wait for a yes/no before an offered step is left out (no answer is a no),
+or before an unanswered 'end the session?' carries on."""
 
 
 class Phase(str, enum.Enum):
@@ -45,18 +52,23 @@ class Phase(str, enum.Enum):
     WAITING = "waiting"  # a step that lasts until "next"
     ASKING = "asking"  # an offered step waits for yes or no
     PAUSED = "paused"
+    CHECKING = "checking"  # paused after pain: "are you all right?" waits for an answer
+    CONFIRMING = "confirming"  # "end the session?" waits for yes or no
     ENDED = "ended"
 
 
 ENTER_STEP = "enter-step"
 """Pseudo-target: enter a step, which lands in RUNNING, WAITING, ASKING or ENDED."""
 UNPAUSE = "unpause"
-"""Pseudo-target: back to the phase the pause interrupted."""
+"""Pseudo-target: back to the phase the pause or the question interrupted."""
 STAY = "stay"
 
-_ACTIVE = (Phase.RUNNING, Phase.WAITING, Phase.ASKING, Phase.PAUSED)
+_WORKING = (Phase.RUNNING, Phase.WAITING, Phase.ASKING)
+_ACTIVE = (*_WORKING, Phase.PAUSED, Phase.CHECKING, Phase.CONFIRMING)
 _IN_PLACE = (Command.REPEAT, Command.LIGHTER, Command.STRONGER, Command.GREAT)
 _INFO = (Command.TIME, Command.HELP)
+_FROZEN = (Phase.PAUSED, Phase.CHECKING, Phase.CONFIRMING)
+"""Phases in which the step's clock stands still."""
 
 
 def _rows() -> Iterable[tuple[Phase, str, str]]:
@@ -65,17 +77,29 @@ def _rows() -> Iterable[tuple[Phase, str, str]]:
         yield phase, "restore", STAY
         for command in (*_IN_PLACE, *_INFO):
             yield phase, command.value, STAY
+        yield phase, Command.PAIN.value, Phase.CHECKING
+        yield phase, Command.END.value, Phase.CONFIRMING
+    for phase in (*_WORKING, Phase.PAUSED):
         yield phase, Command.NEXT.value, ENTER_STEP
         yield phase, Command.BACK.value, ENTER_STEP
-        yield phase, Command.END.value, ENTER_STEP
-        yield phase, Command.PAIN.value, Phase.PAUSED
-        if phase is not Phase.PAUSED:
-            yield phase, Command.PAUSE.value, Phase.PAUSED
+    for phase in (*_WORKING, Phase.CONFIRMING):
+        yield phase, Command.PAUSE.value, Phase.PAUSED
     yield Phase.RUNNING, "timer", ENTER_STEP
     yield Phase.ASKING, "timer", ENTER_STEP
     yield Phase.ASKING, Command.YES.value, Phase.RUNNING
     yield Phase.ASKING, Command.NO.value, ENTER_STEP
     yield Phase.PAUSED, Command.RESUME.value, UNPAUSE
+    # The check-in after pain: an answer is never a command to move on.
+    for fine in (Command.YES, Command.RESUME, Command.NEXT):
+        yield Phase.CHECKING, fine.value, UNPAUSE
+    yield Phase.CHECKING, Command.NO.value, Phase.PAUSED
+    yield Phase.CHECKING, Command.PAIN.value, Phase.PAUSED  # "it still hurts"
+    yield Phase.CHECKING, Command.BACK.value, ENTER_STEP
+    # "End the session?": a false 'end session' costs one question, not the session.
+    yield Phase.CONFIRMING, Command.YES.value, ENTER_STEP
+    yield Phase.CONFIRMING, Command.END.value, ENTER_STEP  # said twice: that is a yes
+    yield Phase.CONFIRMING, Command.NO.value, UNPAUSE
+    yield Phase.CONFIRMING, "timer", UNPAUSE
 
 
 TRANSITIONS: Mapping[tuple[Phase, str], str] = {(p, t): target for p, t, target in _rows()}
@@ -115,7 +139,6 @@ class SessionState:
 
     phase: Phase = Phase.READY
     index: int = 0
-    pressure: int | None = None
     anchor_time: float = 0.0
     """Session time when `anchor_elapsed` was measured."""
     anchor_elapsed: float = 0.0
@@ -123,44 +146,67 @@ class SessionState:
     cues_said: int = 0
     """How many of the current step's cues, in time order, have been said."""
     paused_from: Phase | None = None
+    """The working phase a pause (or check-in) interrupted."""
+    asked_from: Phase | None = None
+    """The phase 'end the session?' interrupted."""
     ask_deadline: float | None = None
     done: tuple[str, ...] = ()
     """Ids of steps finished, in order."""
-    preferred: Mapping[str, int] = field(default_factory=dict)
-    """Pressure that felt right, per body area."""
     avoid: frozenset[str] = frozenset()
+    care: PressureState | None = None
+    """The pressure feature's state (None: the routine has no pressure scale)."""
+
+    @property
+    def pressure(self) -> int | None:
+        """The current pressure level (None without a scale)."""
+        return self.care.level if self.care else None
+
+    @property
+    def preferred(self) -> Mapping[str, int]:
+        """Pressure remembered per body area."""
+        return self.care.remembered if self.care else {}
 
     def elapsed(self, now: float) -> float:
-        """Seconds of the current step worked so far (frozen while paused)."""
+        """Seconds of the current step worked so far (frozen while paused or asking)."""
         if self.phase is Phase.RUNNING:
             return self.anchor_elapsed + max(0.0, now - self.anchor_time)
         return self.anchor_elapsed
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able checkpoint."""
-        data = dataclasses.asdict(self)
-        data["phase"] = self.phase.value
-        data["paused_from"] = self.paused_from.value if self.paused_from else None
-        data["avoid"] = sorted(self.avoid)
-        data["preferred"] = dict(self.preferred)
-        return data
+        return {
+            "phase": self.phase.value,
+            "index": self.index,
+            "anchor_time": self.anchor_time,
+            "anchor_elapsed": self.anchor_elapsed,
+            "cues_said": self.cues_said,
+            "paused_from": self.paused_from.value if self.paused_from else None,
+            "asked_from": self.asked_from.value if self.asked_from else None,
+            "ask_deadline": self.ask_deadline,
+            "done": list(self.done),
+            "avoid": sorted(self.avoid),
+            "care": self.care.to_dict() if self.care else None,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SessionState:
-        """Inverse of to_dict."""
+        """Inverse of to_dict (also reads checkpoints written before the pressure split)."""
+        care = data.get("care")
+        if care is None and data.get("pressure") is not None:
+            care = {"level": data["pressure"], "remembered": data.get("preferred", {})}
         return cls(
             phase=Phase(data["phase"]),
             index=int(data["index"]),
-            pressure=data.get("pressure"),
             anchor_time=float(data["anchor_time"]),
             anchor_elapsed=float(data["anchor_elapsed"]),
             # Checkpoints written before `cues_said` listed the cues said ("cues_done").
             cues_said=int(data.get("cues_said", len(data.get("cues_done", ())))),
             paused_from=Phase(data["paused_from"]) if data.get("paused_from") else None,
+            asked_from=Phase(data["asked_from"]) if data.get("asked_from") else None,
             ask_deadline=data.get("ask_deadline"),
             done=tuple(data.get("done", ())),
-            preferred=dict(data.get("preferred", {})),
             avoid=frozenset(data.get("avoid", ())),
+            care=PressureState.from_dict(care) if care else None,
         )
 
 
@@ -172,18 +218,13 @@ class Profile:
     pressure: Mapping[str, int] = field(default_factory=dict)
 
 
-class _Out:
-    """Collects effects while one event is handled."""
+@dataclass(frozen=True)
+class LeftOut:
+    """Why a step is not done now: avoided areas it works, or an offer not yet due."""
 
-    def __init__(self) -> None:
-        self.effects: list[Effect] = []
-
-    def say(self, text: str | None, kind: SayKind = "info") -> None:
-        if text:
-            self.effects.append(Say(text, kind))
-
-    def add(self, effect: Effect) -> None:
-        self.effects.append(effect)
+    areas: tuple[str, ...] = ()
+    offer_level: int | None = None
+    """The pressure an offered step waits for."""
 
 
 @dataclass(frozen=True)
@@ -192,12 +233,12 @@ class _CueSchedule:
 
     offsets: tuple[float, ...]
     """Seconds after the step starts, ascending."""
-    texts: tuple[str, ...]
+    cues: tuple[Cue, ...]
 
     @classmethod
     def of(cls, step: Step) -> _CueSchedule:
         timed = sorted(((cue.at.offset(step.duration or 0), n) for n, cue in enumerate(step.cues)))
-        return cls(tuple(offset for offset, _ in timed), tuple(step.cues[n].say for _, n in timed))
+        return cls(tuple(offset for offset, _ in timed), tuple(step.cues[n] for _, n in timed))
 
 
 class Session:
@@ -207,24 +248,23 @@ class Session:
         self.routine = routine
         self.steps: list[Step] = routine.all_steps
         self._cues = [_CueSchedule.of(step) for step in self.steps]
+        self.prompts: Prompts = prompts(routine.language)
+        scale = routine.pressure
+        self.care: PressureCare | None = PressureCare(scale, self.prompts) if scale else None
 
     # -- public API ---------------------------------------------------------------
 
     def initial(self, profile: Profile | None = None) -> SessionState:
         """The state before Start."""
         profile = profile or Profile()
-        scale = self.routine.pressure
-        return SessionState(
-            pressure=scale.start if scale else None,
-            preferred=dict(profile.pressure),
-            avoid=frozenset(profile.avoid),
-        )
+        care = self.care.initial(profile.pressure) if self.care else None
+        return SessionState(avoid=frozenset(profile.avoid), care=care)
 
     def handle(
         self, state: SessionState, event: Event, now: float
     ) -> tuple[SessionState, list[Effect]]:
         """Apply one event at session time `now`."""
-        out = _Out()
+        out = Effects()
         if isinstance(event, Tick):
             state = self._tick(state, now, out)
         else:
@@ -234,17 +274,17 @@ class Session:
             assert trigger is not None
             target = TRANSITIONS.get((state.phase, trigger))
             if target is None:
-                out.add(Log("unused", {"trigger": trigger, "phase": state.phase.value}))
+                out.add(Unused(trigger, state.phase.value))
             else:
                 state = self._act(state, trigger, target, now, out)
-                if isinstance(event, Heard) and target != Phase.PAUSED:
-                    _acknowledge(out.effects)
+                if isinstance(event, Heard) and target not in (Phase.PAUSED, Phase.CHECKING):
+                    _acknowledge(out.items)
         # Re-anchor so that a checkpoint of this state knows the step time worked so far.
-        return replace(state, anchor_elapsed=state.elapsed(now), anchor_time=now), out.effects
+        return replace(state, anchor_elapsed=state.elapsed(now), anchor_time=now), out.items
 
     def wake_time(self, state: SessionState) -> float | None:
         """When the state machine next wants a Tick (None: only on events)."""
-        if state.phase is Phase.ASKING:
+        if state.phase in (Phase.ASKING, Phase.CONFIRMING):
             return state.ask_deadline
         if state.phase is not Phase.RUNNING:
             return None
@@ -266,47 +306,71 @@ class Session:
         left = max(0.0, (step.duration or 0) - state.elapsed(now))
         return left + sum(self._planned(s, state) for s in self.steps[state.index + 1 :])
 
+    def left_out(self, step: Step, state: SessionState) -> LeftOut | None:
+        """The one rule for which steps are done: None when `step` is done now, else why
+        not. Used going forward, going back and planning the time left."""
+        areas = tuple(area for area in step.all_areas if area in state.avoid)
+        if areas:
+            return LeftOut(areas=areas)
+        wanted = step.offer.min_pressure if step.offer else None
+        if wanted and not (self.care and state.care and self.care.reached(state.care, wanted)):
+            return LeftOut(offer_level=wanted)
+        return None
+
+    def summary(self, state: SessionState, now: float, *, early: bool) -> Summary:
+        """What the session did up to `now`."""
+        return Summary(
+            duration=now,
+            steps_done=len(state.done),
+            steps_total=len(self.steps),
+            pressure=state.pressure,
+            pressure_by_area=dict(state.preferred),
+            early=early,
+        )
+
     def _planned(self, step: Step, state: SessionState) -> float:
-        """Seconds a later step is expected to take; avoided and unoffered steps take none."""
-        if step.area and step.area in state.avoid:
-            return 0.0
-        if (
-            step.offer
-            and step.offer.min_pressure
-            and (state.pressure or 0) < step.offer.min_pressure
-        ):
-            return 0.0
-        return step.duration or 0.0
+        """Seconds a later step is expected to take; steps left out take none."""
+        return 0.0 if self.left_out(step, state) else step.duration or 0.0
 
     # -- dispatch -----------------------------------------------------------------
 
     def _act(
-        self, state: SessionState, trigger: str, target: str, now: float, out: _Out
+        self, state: SessionState, trigger: str, target: str, now: float, out: Effects
     ) -> SessionState:
         if trigger == "start":
-            out.say(self._intro(), "intro")
+            out.say(self.prompts.text("welcome", title=self.routine.title), "intro")
             for note in self.routine.safety:
                 out.say(note, "safety")
             return self._enter(state, 0, now, out, automatic=False)
         if trigger == "restore":
             return self._restore(state, now, out)
         if trigger == "timer":
+            if state.phase is Phase.CONFIRMING:
+                return self._carry_on(state, now, out)
             return self._timer(state, now, out)
         command = Command(trigger)
+        if target == Phase.CONFIRMING:
+            return self._confirm_end(state, now, out)
+        if state.phase is Phase.CONFIRMING and target in (ENTER_STEP, UNPAUSE):
+            if command in (Command.YES, Command.END):
+                return self._end(replace(state, asked_from=None), now, out)
+            return self._carry_on(state, now, out)
+        if state.phase is Phase.CHECKING and target in (UNPAUSE, Phase.PAUSED):
+            return self._answer_check_in(state, command, now, out)
         if target == ENTER_STEP:
             return self._move(state, command, now, out)
         if target == UNPAUSE:
             return self._resume(state, now, out)
-        if target == Phase.PAUSED:
+        if target in (Phase.PAUSED, Phase.CHECKING):
             return self._pause(state, command, now, out)
         if command is Command.YES:
             return self._begin(self._step(state), state, now, out)
         return self._in_place(state, command, now, out)
 
-    def _tick(self, state: SessionState, now: float, out: _Out) -> SessionState:
-        if state.phase is Phase.ASKING and state.ask_deadline is not None:
+    def _tick(self, state: SessionState, now: float, out: Effects) -> SessionState:
+        if state.phase in (Phase.ASKING, Phase.CONFIRMING) and state.ask_deadline is not None:
             if now >= state.ask_deadline:
-                return self._act(state, "timer", ENTER_STEP, now, out)
+                return self._act(state, "timer", TRANSITIONS[(state.phase, "timer")], now, out)
             return state
         if state.phase is not Phase.RUNNING:
             return state
@@ -316,25 +380,33 @@ class Session:
         cues = self._cues[state.index]
         # Cues are said in time order, so the ones due are the next slice of the schedule.
         said = max(state.cues_said, bisect.bisect_right(cues.offsets, elapsed + 1e-6))
-        for text in cues.texts[state.cues_said : said]:
-            out.say(text, "cue")
+        for cue in cues.cues[state.cues_said : said]:
+            state = self._cue(state, step, cue, out)
         state = replace(state, cues_said=said)
         if elapsed + 1e-6 >= step.duration:
             return self._act(state, "timer", ENTER_STEP, now, out)
         out.add(StartTimer(self.wake_time(state) or now))
         return state
 
+    def _cue(self, state: SessionState, step: Step, cue: Cue, out: Effects) -> SessionState:
+        if self.care and state.care and step.touches:
+            return replace(state, care=self.care.cue(state.care, step, cue, out))
+        out.say(cue.say, "cue")
+        return state
+
     # -- moving between steps -----------------------------------------------------
 
-    def _timer(self, state: SessionState, now: float, out: _Out) -> SessionState:
+    def _timer(self, state: SessionState, now: float, out: Effects) -> SessionState:
         step = self._step(state)
         if state.phase is Phase.ASKING:
-            out.say(step.offer.declined if step.offer else None, "ack")
+            out.say(self._declined(step), "ack")
             return self._enter(state, state.index + 1, now, out, automatic=True)
         state = replace(state, done=(*state.done, step.id))
         return self._enter(state, state.index + 1, now, out, automatic=True)
 
-    def _move(self, state: SessionState, command: Command, now: float, out: _Out) -> SessionState:
+    def _move(
+        self, state: SessionState, command: Command, now: float, out: Effects
+    ) -> SessionState:
         out.add(CancelSpeech())
         step = self._step(state)
         if command is Command.NEXT:
@@ -342,46 +414,38 @@ class Session:
                 state = replace(state, done=(*state.done, step.id))
             return self._enter(state, state.index + 1, now, out, automatic=False)
         if command is Command.NO:
-            out.say(step.offer.declined if step.offer else None, "ack")
+            out.say(self._declined(step), "ack")
             return self._enter(state, state.index + 1, now, out, automatic=False)
-        if command is Command.END:
-            closing = self._closing_index()
-            if state.index >= closing:
-                return self._finish(state, out, early=True)
-            out.say("Let's move to the closing.", "ack")
-            return self._enter(state, closing, now, out, automatic=False)
         previous = self._previous(state)
         if previous is None:
-            out.say("This is already the first step.", "ack")
+            out.say(self.prompts.text("first_step"), "ack")
             return state
         return self._enter(state, previous, now, out, automatic=False)
 
     def _enter(
-        self, state: SessionState, index: int, now: float, out: _Out, *, automatic: bool
+        self, state: SessionState, index: int, now: float, out: Effects, *, automatic: bool
     ) -> SessionState:
-        """Go to step `index`, skipping avoided areas and offers that do not apply."""
+        """Go to step `index`, or the first after it that is not left out (one note for
+        the steps left out on the way)."""
         previous = state.index if state.phase is not Phase.READY else None
+        skipped: list[tuple[Step, LeftOut]] = []
         while index < len(self.steps):
-            step = self.steps[index]
-            if step.area and step.area in state.avoid:
-                out.say(f"Leaving out the {_area(step.area)}, as asked.", "info")
-                index += 1
-                continue
-            offer = step.offer
-            if offer and offer.min_pressure and (state.pressure or 0) < offer.min_pressure:
-                out.say(f"{step.name} is left out: it is only for firm pressure.", "info")
-                index += 1
-                continue
-            break
-        else:
-            return self._finish(replace(state, index=len(self.steps) - 1), out, early=False)
+            reason = self.left_out(self.steps[index], state)
+            if reason is None:
+                break
+            skipped.append((self.steps[index], reason))
+            index += 1
+        self._note_left_out(skipped, out)
+        if index >= len(self.steps):
+            return self._finish(replace(state, index=len(self.steps) - 1), now, out, early=False)
         step = self.steps[index]
         out.add(Earcon("step"))
         section = self.routine.section_of(index)
         if previous is None or section != self.routine.section_of(previous):
             out.say(section, "transition")
         if automatic:
-            out.say(step.transition or f"Now, {step.name.lower()}.", "transition")
+            default = self.prompts.text("transition", step=step.name.lower())
+            out.say(step.transition or default, "transition")
         state = replace(
             state,
             index=index,
@@ -389,9 +453,10 @@ class Session:
             anchor_time=now,
             anchor_elapsed=0.0,
             paused_from=None,
+            asked_from=None,
             ask_deadline=None,
         )
-        out.add(Log("step", {"index": index, "id": step.id, "title": step.name}))
+        out.add(StepEntered(index, step.id, step.name))
         if step.offer:
             out.say(step.offer.ask, "question")
             deadline = now + ASK_TIMEOUT
@@ -399,12 +464,29 @@ class Session:
             return replace(state, phase=Phase.ASKING, ask_deadline=deadline)
         return self._begin(step, state, now, out)
 
-    def _begin(self, step: Step, state: SessionState, now: float, out: _Out) -> SessionState:
+    def _note_left_out(self, skipped: list[tuple[Step, LeftOut]], out: Effects) -> None:
+        if not skipped:
+            return
+        text = self.prompts.text
+        avoided = [step for step, why in skipped if why.areas]
+        areas = list(dict.fromkeys(area for _, why in skipped for area in why.areas))
+        if avoided:
+            steps = self.prompts.join([step.name.lower() for step in avoided])
+            spared = self.prompts.join([readable_area(area) for area in areas])
+            out.say(text("left_out_areas", steps=steps, areas=spared), "info")
+        for step, why in skipped:
+            if why.offer_level and self.routine.pressure:
+                level = self.routine.pressure.name(why.offer_level)
+                out.say(text("left_out_offer", step=step.name, level=level), "info")
+        out.add(Skipped(tuple(step.id for step, _ in skipped), tuple(areas)))
+
+    def _begin(self, step: Step, state: SessionState, now: float, out: Effects) -> SessionState:
         """Start the step's work: instruction, safety, pressure, timer."""
-        out.say(step.say, "instruction")
+        out.say(step.instruction(state.avoid), "instruction")
         for note in step.safety:
             out.say(note, "safety")
-        state = self._settle_pressure(state, step, out)
+        if self.care and state.care:
+            state = replace(state, care=self.care.begin(state.care, step, out))
         state = replace(state, anchor_time=now, anchor_elapsed=0.0, ask_deadline=None)
         if step.timed:
             state = replace(state, phase=Phase.RUNNING)
@@ -413,20 +495,14 @@ class Session:
         out.add(CancelTimer())
         return replace(state, phase=Phase.WAITING)
 
-    def _finish(self, state: SessionState, out: _Out, *, early: bool) -> SessionState:
-        closing = "We'll finish here. " if early else ""
-        out.say(f"{closing}That is the end of the session. Thank you.", "closing")
-        out.add(Earcon("end"))
-        out.add(CancelTimer())
-        out.add(Log("end", {"steps_done": len(state.done), "early": early}))
-        return replace(state, phase=Phase.ENDED, paused_from=None, ask_deadline=None)
-
     def _previous(self, state: SessionState) -> int | None:
-        for index in range(state.index - 1, -1, -1):
-            area = self.steps[index].area
-            if not (area and area in state.avoid):
-                return index
-        return None
+        """The step to go back to: the latest earlier step that was done (and is not left
+        out now), else the latest earlier step that would be done."""
+        earlier = [
+            i for i in range(state.index - 1, -1, -1) if not self.left_out(self.steps[i], state)
+        ]
+        done = [i for i in earlier if self.steps[i].id in state.done]
+        return (done or earlier or [None])[0]
 
     def _closing_index(self) -> int:
         sections = self.routine.sections
@@ -434,183 +510,206 @@ class Session:
             return len(self.steps) - len(sections[-1].steps)
         return len(self.steps) - 1
 
-    # -- pause, resume, restore ---------------------------------------------------
+    # -- ending -------------------------------------------------------------------
 
-    def _pause(self, state: SessionState, command: Command, now: float, out: _Out) -> SessionState:
+    def _confirm_end(self, state: SessionState, now: float, out: Effects) -> SessionState:
+        """'end session' asks first: a misheard phrase must not end someone's massage."""
+        out.add(CancelSpeech())
+        out.add(CancelTimer())
+        out.say(self.prompts.text("end_confirm"), "question")
+        deadline = now + ASK_TIMEOUT
+        out.add(StartTimer(deadline))
+        frozen = state.elapsed(now)
+        return replace(
+            state,
+            phase=Phase.CONFIRMING,
+            asked_from=state.phase,
+            ask_deadline=deadline,
+            anchor_elapsed=frozen,
+            anchor_time=now,
+        )
+
+    def _carry_on(self, state: SessionState, now: float, out: Effects) -> SessionState:
+        """'no' (or no answer) to 'end the session?': back to where it was."""
+        out.say(self.prompts.text("end_kept"), "ack")
+        phase = state.asked_from or Phase.RUNNING
+        state = replace(state, phase=phase, asked_from=None, ask_deadline=None, anchor_time=now)
+        return self._restart_clock(state, now, out)
+
+    def _end(self, state: SessionState, now: float, out: Effects) -> SessionState:
+        out.add(CancelSpeech())
+        closing = self._closing_index()
+        if state.index >= closing:
+            return self._finish(state, now, out, early=True)
+        out.say(self.prompts.text("to_closing"), "ack")
+        return self._enter(state, closing, now, out, automatic=False)
+
+    def _finish(
+        self, state: SessionState, now: float, out: Effects, *, early: bool
+    ) -> SessionState:
+        out.say(self.prompts.text("finished_early" if early else "finished"), "closing")
+        out.add(Earcon("end"))
+        out.add(CancelTimer())
+        out.add(Ended(self.summary(state, now, early=early)))
+        return replace(
+            state, phase=Phase.ENDED, paused_from=None, asked_from=None, ask_deadline=None
+        )
+
+    # -- pause, check-in, resume, restore -------------------------------------------
+
+    def _pause(
+        self, state: SessionState, command: Command, now: float, out: Effects
+    ) -> SessionState:
         out.add(CancelSpeech())
         out.add(Earcon("paused"))
         out.add(CancelTimer())
+        before = state.asked_from if state.phase is Phase.CONFIRMING else state.phase
+        working = before if before in _WORKING else state.paused_from
         frozen = replace(
             state,
-            phase=Phase.PAUSED,
+            phase=Phase.CHECKING if command is Command.PAIN else Phase.PAUSED,
             anchor_elapsed=state.elapsed(now),
             anchor_time=now,
-            paused_from=state.paused_from or state.phase,
+            paused_from=working or Phase.RUNNING,
+            asked_from=None,
+            ask_deadline=None,
         )
-        out.add(Log("pause", {"reason": command.value, "elapsed": frozen.anchor_elapsed}))
+        out.add(Paused(command.value, frozen.anchor_elapsed))
         if command is Command.PAIN:
             frozen = self._ease_off(frozen, out)
-            out.say(
-                "Are you all right? Say continue when you are ready, or end session to finish.",
-                "question",
-            )
+            out.say(self.prompts.text("check_in"), "question")
             return frozen
-        out.say("Paused. Say continue when you are ready.", "ack")
+        out.say(self.prompts.text("paused"), "ack")
         return frozen
 
-    def _ease_off(self, state: SessionState, out: _Out) -> SessionState:
-        scale = self.routine.pressure
-        if scale is None or state.pressure is None:
-            out.say("Sorry. I have paused. Ease off and let your hands rest.", "ack")
+    def _ease_off(self, state: SessionState, out: Effects) -> SessionState:
+        if self.care is None or state.care is None:
+            out.say(self.prompts.text("pain_no_scale"), "ack")
             return state
-        level = max(1, state.pressure - 1)
-        out.say(f"Sorry. I have paused. Ease off to {scale.name(level)} pressure.", "ack")
-        return self._set_pressure(state, level, out, "pain")
+        return replace(state, care=self.care.ease_off(state.care, self._step(state), out))
 
-    def _resume(self, state: SessionState, now: float, out: _Out) -> SessionState:
+    def _answer_check_in(
+        self, state: SessionState, command: Command, now: float, out: Effects
+    ) -> SessionState:
+        """'Are you all right?' — fine: carry on at the lowered pressure at once (the
+        person has just said so; waiting for a second word would only add a step); it
+        still hurts: stay paused, leave the area alone, offer another area or the end."""
+        if command in (Command.YES, Command.RESUME, Command.NEXT):
+            if self.care and state.care:
+                level = self.care.level_name(state.care)
+                out.say(self.prompts.text("check_in_fine", level=level), "ack")
+            else:
+                out.say(self.prompts.text("check_in_fine_no_scale"), "ack")
+            return self._unpause(state, now, out)
+        areas = self._step(state).all_areas
+        if not areas:
+            out.say(self.prompts.text("check_in_hurts_no_area"), "ack")
+            return replace(state, phase=Phase.PAUSED)
+        spared = self.prompts.join([readable_area(area) for area in areas])
+        out.say(self.prompts.text("check_in_hurts", areas=spared), "ack")
+        return replace(state, phase=Phase.PAUSED, avoid=state.avoid | set(areas))
+
+    def _resume(self, state: SessionState, now: float, out: Effects) -> SessionState:
+        if self.left_out(self._step(state), state):  # its area hurt: go on to another one
+            out.add(Resumed(state.anchor_elapsed))
+            state = replace(state, done=(*state.done, self._step(state).id))
+            return self._enter(state, state.index + 1, now, out, automatic=False)
+        out.say(self.prompts.text("continuing", recap=self._recap(state, now)), "ack")
+        return self._unpause(state, now, out)
+
+    def _unpause(self, state: SessionState, now: float, out: Effects) -> SessionState:
         phase = state.paused_from or Phase.RUNNING
         state = replace(state, phase=phase, paused_from=None, anchor_time=now)
-        out.add(Log("resume", {"elapsed": state.anchor_elapsed}))
-        out.say(f"Continuing. {self._recap(state, now)}", "ack")
-        if phase is Phase.ASKING:
+        out.add(Resumed(state.anchor_elapsed))
+        return self._restart_clock(state, now, out)
+
+    def _restart_clock(self, state: SessionState, now: float, out: Effects) -> SessionState:
+        """After an interruption: ask the offer again, or restart the step timer."""
+        step = self._step(state)
+        if state.phase is Phase.ASKING:
             deadline = now + ASK_TIMEOUT
-            out.say(self._step(state).offer.ask if self._step(state).offer else None, "question")
+            out.say(step.offer.ask if step.offer else None, "question")
             out.add(StartTimer(deadline))
             return replace(state, ask_deadline=deadline)
-        if phase is Phase.RUNNING:
+        if state.phase is Phase.RUNNING:
             out.add(StartTimer(self.wake_time(state) or now))
         return state
 
-    def _restore(self, state: SessionState, now: float, out: _Out) -> SessionState:
+    def _restore(self, state: SessionState, now: float, out: Effects) -> SessionState:
         state = replace(state, anchor_time=now)
-        out.add(Log("restore", {"index": state.index}))
-        out.say(f"Welcome back. {self._recap(state, now)}", "ack")
-        if state.phase is Phase.PAUSED:
-            out.say("We are paused. Say continue when you are ready.", "ack")
-        elif state.phase is Phase.ASKING:
-            deadline = now + ASK_TIMEOUT
-            out.say(self._step(state).offer.ask if self._step(state).offer else None, "question")
-            out.add(StartTimer(deadline))
-            return replace(state, ask_deadline=deadline)
-        elif state.phase is Phase.RUNNING:
-            out.add(StartTimer(self.wake_time(state) or now))
-        return state
+        out.add(Restored(state.index))
+        out.say(self.prompts.text("welcome_back", recap=self._recap(state, now)), "ack")
+        if state.phase in _FROZEN:
+            if state.phase is Phase.CONFIRMING:
+                state = replace(state, phase=Phase.PAUSED, asked_from=None, ask_deadline=None)
+            out.say(self.prompts.text("still_paused"), "ack")
+            return replace(state, phase=Phase.PAUSED)
+        return self._restart_clock(state, now, out)
 
     def _recap(self, state: SessionState, now: float) -> str:
         step = self._step(state)
-        text = f"{step.name}."
+        parts = [self.prompts.text("recap_step", step=step.name)]
         if step.duration is not None:
-            left = max(0.0, step.duration - state.elapsed(now))
-            text += f" {spoken_duration(left).capitalize()} left."
-        if state.pressure is not None and self.routine.pressure:
-            text += f" {self.routine.pressure.name(state.pressure).capitalize()} pressure."
-        return text
+            left = self.prompts.duration(max(0.0, step.duration - state.elapsed(now)))
+            parts.append(_capital(self.prompts.text("recap_left", left=left)))
+        if self.care and state.care and step.touches:
+            parts.append(self.care.recap(state.care))
+        return " ".join(parts)
 
     # -- in-place commands --------------------------------------------------------
 
     def _in_place(
-        self, state: SessionState, command: Command, now: float, out: _Out
+        self, state: SessionState, command: Command, now: float, out: Effects
     ) -> SessionState:
         step = self._step(state)
         if command is Command.REPEAT:
             out.add(CancelSpeech())
-            if state.phase is Phase.ASKING and step.offer:
-                out.say(step.offer.ask, "question")
-            else:
-                out.say(step.repeat or step.say, "instruction")
-        elif command in (Command.LIGHTER, Command.STRONGER):
-            state = self._adjust(state, step, command, out)
-        elif command is Command.GREAT:
-            state = self._remember(state, step, out)
+            out.say(self._question(state) or step.repeat or step.instruction(state.avoid))
+        elif command in (Command.LIGHTER, Command.STRONGER, Command.GREAT):
+            state = self._pressure_command(state, step, command, out)
         elif command is Command.TIME:
             out.say(self._time_left(state, now), "info")
         elif command is Command.HELP:
-            out.say(HELP_TEXT, "info")
+            out.say(self.prompts.help(), "info")
             out.say(step.help or self.routine.help, "info")
         return state
 
+    def _question(self, state: SessionState) -> str | None:
+        """The question waiting for an answer, if any (repeated on 'repeat')."""
+        step = self._step(state)
+        if state.phase is Phase.ASKING and step.offer:
+            return step.offer.ask
+        if state.phase is Phase.CHECKING:
+            return self.prompts.text("check_in")
+        if state.phase is Phase.CONFIRMING:
+            return self.prompts.text("end_confirm")
+        return None
+
+    def _pressure_command(
+        self, state: SessionState, step: Step, command: Command, out: Effects
+    ) -> SessionState:
+        if self.care is None or state.care is None:
+            key = "great" if command is Command.GREAT else "no_pressure_routine"
+            out.say(self.prompts.text(key), "ack")
+            return state
+        if command is Command.GREAT:
+            care = self.care.great(state.care, step, out)
+        else:
+            care = self.care.adjust(state.care, step, command is Command.LIGHTER, out)
+        return replace(state, care=care)
+
     def _time_left(self, state: SessionState, now: float) -> str:
         step = self._step(state)
-        total = spoken_duration(self.remaining(state, now))
+        total = self.prompts.duration(self.remaining(state, now))
         if step.duration is None:
-            return f"This step lasts until you say next. {total.capitalize()} in the session."
-        left = spoken_duration(max(0.0, step.duration - state.elapsed(now)))
-        return f"{left.capitalize()} left in this step, {total} in the session."
+            return self.prompts.text("time_left_waiting", total=_capital(total))
+        left = self.prompts.duration(max(0.0, step.duration - state.elapsed(now)))
+        return self.prompts.text("time_left", left=_capital(left), total=total)
 
-    # -- pressure -----------------------------------------------------------------
-
-    def _limits(self, step: Step) -> tuple[int, int]:
-        top = self.routine.pressure.top if self.routine.pressure else 1
-        limits = step.pressure
-        low = limits.min if limits and limits.min else 1
-        high = limits.max if limits and limits.max else top
-        return low, high
-
-    def _settle_pressure(self, state: SessionState, step: Step, out: _Out) -> SessionState:
-        """Choose the level a step starts at: remembered for the area, else the step's own."""
-        if state.pressure is None:
-            return state
-        low, high = self._limits(step)
-        wanted = state.preferred.get(step.area) if step.area else None
-        if wanted is None and step.pressure and step.pressure.start:
-            wanted = step.pressure.start
-        level = min(high, max(low, wanted if wanted is not None else state.pressure))
-        if level != state.pressure:
-            state = self._set_pressure(state, level, out, "step")
-            out.say(self._technique(step, level), "technique")
-        elif level in step.techniques:
-            out.say(step.techniques[level], "technique")
-        return state
-
-    def _adjust(self, state: SessionState, step: Step, command: Command, out: _Out) -> SessionState:
-        scale = self.routine.pressure
-        if scale is None or state.pressure is None:
-            out.say("This routine has no pressure levels.", "ack")
-            return state
-        low, high = self._limits(step)
-        lighter = command is Command.LIGHTER
-        level = state.pressure + (-1 if lighter else 1)
-        if level < low or level > high:
-            limit = "lightest" if lighter else "deepest"
-            out.say(f"This is already the {limit} pressure for this step.", "ack")
-            return state
-        state = self._set_pressure(state, level, out, command.value)
-        advice = step.lighter if lighter else step.stronger
-        out.say(f"{scale.name(level).capitalize()}. {self._technique(step, level)}", "technique")
-        out.say(advice, "technique")
-        return state
-
-    def _remember(self, state: SessionState, step: Step, out: _Out) -> SessionState:
-        if state.pressure is None or not self.routine.pressure:
-            out.say("Glad that feels good.", "ack")
-            return state
-        name = self.routine.pressure.name(state.pressure)
-        if not step.area:
-            out.say(f"Glad that feels good. Staying at {name}.", "ack")
-            return state
-        out.say(f"Glad that feels good. I'll remember {name} for the {_area(step.area)}.", "ack")
-        out.add(Log("pressure", {"level": state.pressure, "area": step.area, "reason": "great"}))
-        return replace(state, preferred={**state.preferred, step.area: state.pressure})
-
-    def _set_pressure(
-        self, state: SessionState, level: int, out: _Out, reason: str
-    ) -> SessionState:
-        """Move to `level`; `reason` says whether the person asked ('lighter', 'stronger',
-        'pain') or the step did ('step'): only the person's wishes go into a profile."""
-        area = self._step(state).area
-        out.add(Log("pressure", {"level": level, "area": area, "reason": reason}))
-        return replace(state, pressure=level)
-
-    def _technique(self, step: Step, level: int) -> str:
-        if level in step.techniques:
-            return step.techniques[level]
-        assert self.routine.pressure is not None
-        return self.routine.pressure.levels[level].technique or ""
-
-    def _intro(self) -> str:
-        return (
-            f"Welcome. Today: {self.routine.title}. Say help at any time to hear what you can say."
-        )
+    def _declined(self, step: Step) -> str | None:
+        if step.offer is None:
+            return None
+        return step.offer.declined or self.prompts.text("offer_declined")
 
     def _step(self, state: SessionState) -> Step:
         return self.steps[min(state.index, len(self.steps) - 1)]
@@ -622,5 +721,5 @@ def _acknowledge(effects: list[Effect]) -> None:
     effects.insert(position, Earcon("heard"))
 
 
-def _area(area: str) -> str:
-    return area.replace("-", " ").replace("_", " ")
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]

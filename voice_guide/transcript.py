@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from voice_guide.effects import Ended, PressureChanged, Report, Unused
 from voice_guide.files import append_regular
 from voice_guide.safe_text import printable
 
@@ -22,6 +24,8 @@ _READABLE = {
     "restore": lambda d: "restored from checkpoint",
     "end": lambda d: f"end: {d.get('summary', d)}",
     "fault": lambda d: f"fault: {d['message']}",
+    "skipped": lambda d: f"left out: {', '.join(d['ids'])}",
+    "stand_in": lambda d: f"{d['command']} for nobody ({d['reason']})",
 }
 
 
@@ -49,8 +53,30 @@ class Transcript:
             line = printable(_READABLE[event](data))
             print(f"[{int(minutes):02d}:{seconds:04.1f}] {line}", file=self._echo, flush=True)
 
+    def report(self, t: float, report: Report) -> None:
+        """Record one of the state machine's reports under its documented event name."""
+        if isinstance(report, Unused):
+            return  # a command with no meaning here: its `heard` line already says it all
+        self.write(t, report.event, **report_fields(report))
+
     def close(self) -> None:
         """Close the file."""
         if self._file:
             self._file.close()
             self._file = None
+
+
+def report_fields(report: Report) -> dict[str, Any]:
+    """The transcript fields of a report (`pressure` keeps `level`, `area`, `reason`)."""
+    if isinstance(report, PressureChanged):
+        fields: dict[str, Any] = {
+            "level": report.level,
+            "area": report.areas[0] if report.areas else None,
+            "reason": report.reason,
+        }
+        if len(report.areas) > 1:
+            fields["areas"] = list(report.areas)
+        return fields
+    if isinstance(report, Ended):
+        return {"summary": report.summary.to_dict()}
+    return dataclasses.asdict(report)

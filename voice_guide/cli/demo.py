@@ -123,7 +123,12 @@ def demo(
         chunks = room.chunks(record=wav)
         blocks = itertools.islice(chunks, int(max_minutes * 60 * SAMPLE_RATE / BLOCK))
         end = run_audio(
-            runner, listener, blocks, SelfVoiceGate(speaker.playback), on_block=report_person
+            runner,
+            listener,
+            blocks,
+            SelfVoiceGate(speaker.playback),
+            on_block=report_person,
+            stand_in_next=True,  # the simulated person never says "next" at a waiting step
         )
         chunks.close()  # completes the WAV header before the rename
     record.close()

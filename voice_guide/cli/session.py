@@ -22,7 +22,7 @@ from voice_guide.cli.speech_in import engine_option
 from voice_guide.cli.speech_out import _voice_options
 from voice_guide.commands import Command, PhraseTable, phrase_table
 from voice_guide.diagram import mermaid
-from voice_guide.effects import Log
+from voice_guide.effects import PressureChanged, Report
 from voice_guide.files import check_writable_target
 from voice_guide.live import DeviceWatch, SpeakerKeeper, microphone_blocks
 from voice_guide.routine.model import Routine
@@ -154,7 +154,7 @@ def run(
             record,
             profile=_profile(store, recipient, avoid),
             checkpoint=_checkpointer(store, session_id),
-            on_log=_profile_updater(store, recipient),
+            on_report=_profile_updater(store, recipient),
         )
         for stop in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop, _on_stop_signal)
@@ -317,13 +317,13 @@ def _profile(store: Store, recipient: str | None, avoid: tuple[str, ...]) -> Pro
     return Profile(avoid=areas, pressure=dict(saved.pressure) if saved else {})
 
 
-def _profile_updater(store: Store, recipient: str | None) -> Callable[[Log, float], None]:
+def _profile_updater(store: Store, recipient: str | None) -> Callable[[Report, float], None]:
     """Pressure that felt right (or was asked for) on an area goes into the profile."""
 
-    def update(log: Log, now: float) -> None:
-        asked = log.data.get("reason") != "step"
-        if recipient and log.event == "pressure" and asked and log.data.get("area"):
-            store.remember_pressure(recipient, log.data["area"], log.data["level"])
+    def update(report: Report, now: float) -> None:
+        if recipient and isinstance(report, PressureChanged) and report.asked:
+            for area in report.areas:
+                store.remember_pressure(recipient, area, report.level)
 
     return update
 

@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from voice_guide.commands import Command, normalize, phrase_table
+from voice_guide.commands.prompts import prompt_languages, prompts
 from voice_guide.routine.loader import LoadedRoutine, Problem
 from voice_guide.routine.model import Routine, Step
 from voice_guide.routine.speech_time import DEFAULT_RATE, estimate_speech_seconds
@@ -214,10 +215,11 @@ def _spoken_texts(routine: Routine) -> Iterator[_Spoken]:
             yield _Spoken((*loc, "techniques", level), text)
         if step.offer:
             yield _Spoken((*loc, "offer", "ask"), step.offer.ask)
-            if "declined" in step.offer.model_fields_set:
+            if step.offer.declined:
                 yield _Spoken((*loc, "offer", "declined"), step.offer.declined)
-            else:
-                yield _Spoken((*loc, "offer"), step.offer.declined, default="declined")
+            elif routine.language in prompt_languages():
+                default = prompts(routine.language).text("offer_declined")
+                yield _Spoken((*loc, "offer"), default, default="declined")
 
 
 def _located_steps(routine: Routine) -> list[tuple[Loc, Step]]:

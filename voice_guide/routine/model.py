@@ -68,6 +68,7 @@ MAX_LEVEL = 10
 """Pressure levels a scale may have: 1 (lightest) to 10."""
 Level = Annotated[int, BeforeValidator(_not_bool), Field(ge=MIN_LEVEL, le=MAX_LEVEL)]
 StepId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+AreaName = Annotated[str, Field(min_length=1, max_length=64)]
 # Lets editors (yaml-language-server) check mapping keys that are pressure levels.
 _LEVEL_KEYS = {"propertyNames": {"pattern": "^([1-9]|10)$"}}
 
@@ -227,6 +228,11 @@ class Cue(_Strict):
 
     at: CueAt = Field(description="When: '1m' after the start, 'halfway', or '30s left'.")
     say: Text = Field(description="What to say.")
+    pressure: Level | None = Field(
+        None,
+        description="Move to this pressure level as the cue is said (e.g. 'slowly add "
+        "pressure'); never above a level the recipient lowered after pain.",
+    )
 
 
 class StepPressure(_Strict):
@@ -263,7 +269,9 @@ class Offer(_Strict):
         None, description="Only offer when the pressure has reached at least this level."
     )
     ask: Text = Field(description="The question; the person answers 'yes' or 'no'.")
-    declined: Text = Field("All right, we will leave it out.", description="Said on 'no'.")
+    declined: Text | None = Field(
+        None, description="Said on 'no' (default: the language's 'we will leave it out')."
+    )
 
 
 class Step(_Strict):
@@ -273,8 +281,18 @@ class Step(_Strict):
     title: Text | None = Field(None, description="Short name, spoken on transitions.")
     say: Text = Field(description="The instruction, spoken when the step starts.")
     duration: StepDuration = Field(description="How long, e.g. '2m', or 'wait for next'.")
-    area: str | None = Field(
-        None, max_length=64, description="Body area worked (a recipient may ask to avoid it)."
+    area: AreaName | None = Field(
+        None, description="Body area worked (a recipient may ask to avoid it)."
+    )
+    areas: list[AreaName] = Field(
+        default_factory=list,
+        description="Body areas worked or stretched, when more than one: avoiding any of "
+        "them leaves the step out.",
+    )
+    say_if_avoided: dict[AreaName, Text] = Field(
+        default_factory=dict,
+        description="The instruction to say instead when the recipient avoids an area it "
+        "mentions in passing, e.g. {lower-back: Place your palms on the middle of the back.}",
     )
     safety: list[Text] = Field(default_factory=list, description="Safety notes, always spoken.")
     cues: list[Cue] = Field(default_factory=list, description="Timed cues inside the step.")
@@ -297,6 +315,23 @@ class Step(_Strict):
     def timed(self) -> bool:
         """True when the step advances by itself."""
         return self.duration is not None
+
+    @property
+    def all_areas(self) -> tuple[str, ...]:
+        """Every body area the step works: `area` first, then `areas`."""
+        return tuple(dict.fromkeys([*([self.area] if self.area else []), *self.areas]))
+
+    @property
+    def touches(self) -> bool:
+        """True when the step works the body (an area or pressure of its own)."""
+        return bool(self.all_areas or self.pressure or self.techniques)
+
+    def instruction(self, avoid: frozenset[str]) -> str:
+        """What to say: the wording for the first avoided area it mentions, else `say`."""
+        for area, text in self.say_if_avoided.items():
+            if area in avoid:
+                return text
+        return self.say
 
     @property
     def name(self) -> str:
@@ -426,6 +461,9 @@ class Routine(_Strict):
                     used.append((level, ("pressure", name)))
         if step.offer and step.offer.min_pressure:
             used.append((step.offer.min_pressure, ("offer", "min_pressure")))
+        used += [
+            (c.pressure, ("cues", n, "pressure")) for n, c in enumerate(step.cues) if c.pressure
+        ]
         if used and self.pressure is None:
             level, inner = used[0]
             raise LocatedValueError(
