@@ -431,19 +431,16 @@ def test_lighter_and_stronger_are_remembered_for_the_area():
     soft = Script(two_on_one_area())
     soft(Start(), 0.0)
     soft.hear(Command.LIGHTER, 10.0)
-    assert soft.run_timers_until(120.0) == [
-        "Now, prayer.",
-        "Prayer position.",
-        "Use your fingertips.",
-    ]
-    assert soft.state.pressure == 1
+    # Below the next step's minimum: it starts at its minimum (only pain goes below).
+    assert soft.run_timers_until(120.0) == ["Now, prayer.", "Prayer position.", "Use flat palms."]
+    assert soft.state.pressure == 2
 
 
 def test_a_cue_that_adds_pressure_moves_the_level_but_not_after_pain():
     cue = {"cues": [{"at": "halfway", "say": "Slowly add a little pressure.", "pressure": 3}]}
     s = Script(two_on_one_area(**cue))
     s(Start(), 0.0)
-    assert s.run_timers_until(60.0) == ["Slowly add a little pressure.", "Use your thumbs."]
+    assert s.run_timers_until(60.0) == ["Slowly add a little pressure. Use your thumbs."]
     assert s.state.pressure == 3
     assert PressureChanged(3, ("mid-back",), "cue") in s.effects
 
@@ -453,6 +450,10 @@ def test_a_cue_that_adds_pressure_moves_the_level_but_not_after_pain():
     hurt.hear(Command.YES, 31.0)
     assert hurt.run_timers_until(90.0) == []
     assert hurt.state.pressure == 1
+    # Nor after the person chose a level there.
+    chosen = Script(two_on_one_area(**cue), Profile(pressure={"mid-back": 2}))
+    chosen(Start(), 0.0)
+    assert chosen.run_timers_until(90.0) == []
 
 
 def test_check_in_answered_yes_carries_on_at_the_lowered_pressure():

@@ -24,8 +24,8 @@ class PressureState:
     remembered: Mapping[str, int] = field(default_factory=dict)
     """Per body area: the level the person last chose there (or their profile's)."""
     ceiling: Mapping[str, int] = field(default_factory=dict)
-    """Per body area, after pain or 'lighter': the level is never raised above this by
-    the routine (a step's own level, a cue), only by the person asking for more."""
+    """Per body area, after pain: the level is never raised above this by the routine (a
+    step's own level or minimum, a cue), only by the person asking for more."""
     firmest: int = 0
     """The highest level the person has asked for (this session or in their profile)."""
 
@@ -89,18 +89,19 @@ class PressureCare:
         return care
 
     def cue(self, care: PressureState, step: Step, cue: Cue, out: Effects) -> PressureState:
-        """A cue that adds pressure: said (with the new technique) only when it may move
-        the level up; after pain or 'lighter' it stays unsaid."""
+        """A cue that adds pressure: said (with the new technique) only when it moves the
+        level up; unsaid when the person has chosen a level for the area (their wish wins)
+        or a ceiling after pain holds it."""
         if cue.pressure is None:
             out.say(cue.say, "cue")
             return care
         low, high = self.limits(care, step)
         level = min(high, max(low, cue.pressure))
-        if level <= care.level:
+        chosen = any(area in care.remembered for area in step.all_areas)
+        if chosen or level <= care.level:
             return care
-        out.say(cue.say, "cue")
         care = self._set(care, step, level, out, "cue")
-        out.say(self.technique(step, level), "technique")
+        out.say(f"{cue.say} {self.technique(step, level)}".strip(), "cue")
         return care
 
     # -- the person moves it ---------------------------------------------------------
@@ -116,11 +117,9 @@ class PressureCare:
             out.say(self.prompts.text("lightest" if lighter else "deepest"), "ack")
             return care
         care = self._set(care, step, level, out, "lighter" if lighter else "stronger")
-        ceiling = dict(care.ceiling)
-        for area in step.all_areas:
-            if lighter or area in ceiling:  # asking for more lifts the ceiling to there
-                ceiling[area] = level
-        care = replace(care, ceiling=ceiling)
+        if not lighter:  # asking for more lifts a ceiling set after pain to there
+            lifted = {a: level for a in step.all_areas if a in care.ceiling}
+            care = replace(care, ceiling={**care.ceiling, **lifted})
         name = self.scale.name(level).capitalize()
         technique = self.technique(step, level)
         said = self.prompts.text("pressure_now", level=name, technique=technique)

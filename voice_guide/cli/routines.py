@@ -28,6 +28,7 @@ from voice_guide.routine.loader import (
 from voice_guide.routine.model import Routine, Step
 from voice_guide.routine.timeline import WAIT_ESTIMATE, build_timeline
 from voice_guide.routine.vocabulary import routine_vocabulary
+from voice_guide.session import ASK_TIMEOUT
 
 SCHEMA_FILE = "routine.schema.json"
 """Written next to routines made by `new`, named by their yaml-language-server line."""
@@ -115,8 +116,8 @@ def preview_lines(routine: Routine) -> list[str]:
         f"{routine.title} — {len(steps)} steps in {sections} "
         f"section{'s' if sections > 1 else ''}, total {format_duration(timeline.total)}",
         "",
-        f"{'start':>6}  {'length':>7}  {'step':<26}  {'pressure':<22}  cues",
-        f"{'-' * 6}  {'-' * 7}  {'-' * 26}  {'-' * 22}  {'-' * 30}",
+        f"{'start':>6}  {'length':>7}  {'step':<26}  {'areas':<18}  {'pressure':<22}  cues",
+        f"{'-' * 6}  {'-' * 7}  {'-' * 26}  {'-' * 18}  {'-' * 22}  {'-' * 30}",
     ]
     current = None
     for index, step in enumerate(steps):
@@ -134,15 +135,17 @@ def preview_lines(routine: Routine) -> list[str]:
             f"{format_duration(cue.at.offset(step.duration or 0))} {_short(cue.say, 44)}"
             for cue in sorted(step.cues, key=lambda c: c.at.offset(step.duration or 0))
         ]
-        notes = [] if span else [_why_left_out(routine, step)]
+        notes = [_offered(routine, step, asked=span is not None)] if step.offer else []
         if step.duration is None:
             notes.append("waits for next")
         rows = cues + notes or [""]
         pressure = _pressure(routine, step)
+        areas = _short(", ".join(step.all_areas), 18) or "-"
         lines.append(
-            f"{start:>6}  {length:>7}  {_short(step.name, 26):<26}  {pressure:<22}  {rows[0]}"
+            f"{start:>6}  {length:>7}  {_short(step.name, 26):<26}  {areas:<18}  "
+            f"{pressure:<22}  {rows[0]}"
         )
-        lines += [f"{'':>6}  {'':>7}  {'':<26}  {'':<22}  {row}" for row in rows[1:]]
+        lines += [f"{'':>6}  {'':>7}  {'':<26}  {'':<18}  {'':<22}  {row}" for row in rows[1:]]
     lines += [
         "",
         f"Total: {format_duration(timeline.total)} if nobody speaks ('wait for next' "
@@ -171,10 +174,13 @@ def _pressure(routine: Routine, step: Step) -> str:
     return f"{scale.name(start)} ({limits})" if start else limits
 
 
-def _why_left_out(routine: Routine, step: Step) -> str:
-    if step.offer and step.offer.min_pressure and routine.pressure:
+def _offered(routine: Routine, step: Step, *, asked: bool) -> str:
+    if asked:
+        return f"asked first, done on yes (no answer in {ASK_TIMEOUT:g}s is a no)"
+    assert step.offer is not None
+    if step.offer.min_pressure and routine.pressure:
         level = routine.pressure.name(step.offer.min_pressure)
-        return f"offered only at {level} pressure or more (left out when nobody asks)"
+        return f"offered once {level} pressure is asked for (left out when nobody speaks)"
     return "left out when nobody speaks"
 
 

@@ -12,7 +12,7 @@ from voice_guide.commands import Command
 from voice_guide.effects import Say, SayKind
 from voice_guide.routine.model import Routine
 from voice_guide.routine.speech_time import estimate_speech_seconds
-from voice_guide.session import Heard, Phase, Session, Start, Tick
+from voice_guide.session import Heard, Phase, Profile, Session, Start, Tick
 
 WAIT_ESTIMATE = 30.0
 """Seconds a 'wait for next' step is assumed to take after its instruction is spoken."""
@@ -53,11 +53,12 @@ class Timeline:
     total: float
 
 
-def build_timeline(routine: Routine) -> Timeline:
-    """Run the routine with nobody speaking and record what is said when."""
+def build_timeline(routine: Routine, profile: Profile | None = None) -> Timeline:
+    """Run the routine with nobody speaking (for a recipient with `profile`: areas to
+    avoid, pressure per area) and record what is said when."""
     session = Session(routine)
     rate = routine.voice.rate
-    state, effects = session.handle(session.initial(), Start(), 0.0)
+    state, effects = session.handle(session.initial(profile), Start(), 0.0)
     entries: list[Entry] = []
     starts: dict[int, float] = {}
     speech_end = 0.0
