@@ -26,6 +26,9 @@ from voice_guide.session import Heard, Phase, Profile, Session, Start
 # Seconds of quiet kept between one spoken block and the next cue or step.
 MARGIN = 5.0
 NAMES = ["back-massage", "neck-and-shoulders"]
+"""The massages (with a pressure scale)."""
+ALL = [*NAMES, "stretch-break"]
+"""Every built-in routine."""
 
 
 @pytest.fixture(autouse=True)
@@ -73,26 +76,26 @@ def words_of(text: str) -> str:
 
 
 def test_both_are_listed_as_builtin() -> None:
-    assert set(NAMES) <= set(builtin_names())
+    assert set(ALL) <= set(builtin_names())
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL)
 def test_plain_safe_load_gives_the_same_routine(name: str) -> None:
     # Nothing in the built-ins depends on the loader keeping yes/no/on/off as text.
     text = resources.files("voice_guide.routine").joinpath(f"builtin/{name}.yaml").read_text()
     assert Routine.model_validate(yaml.safe_load(text)) == load(name)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL)
 def test_lint_finds_nothing(name: str) -> None:
     assert [str(problem) for problem in lint(read_routine(name))] == []
 
 
 def test_voice_guide_check_passes_with_no_warning() -> None:
-    result = CliRunner().invoke(cli, ["check", "--strict", *NAMES])
+    result = CliRunner().invoke(cli, ["check", "--strict", *ALL])
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output
-    assert result.output.count(": ok") == len(NAMES)
+    assert result.output.count(": ok") == len(ALL)
 
 
 def test_preview_shows_a_total_between_15_and_40_minutes() -> None:
@@ -112,11 +115,11 @@ def test_loads_with_the_five_level_scale(name: str) -> None:
     assert routine.pressure.start == 2
 
 
-WAITING = {"back-massage": ["consent"], "neck-and-shoulders": []}
+WAITING = {"back-massage": ["consent"], "neck-and-shoulders": [], "stretch-break": []}
 """Steps that last until "next": only the talk before touching waits for the people."""
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL)
 def test_runs_start_to_end_with_nobody_speaking(name: str) -> None:
     routine = load(name)
     assert [step.id for step in routine.all_steps if not step.timed] == WAITING[name]
@@ -142,7 +145,7 @@ def test_neck_and_shoulders_is_about_five_minutes() -> None:
     assert {step.area for step in routine.all_steps} <= {None, "neck", "shoulders"}
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL)
 def test_no_command_phrase_in_spoken_text(name: str) -> None:
     routine = load(name)
     phrases = phrase_table(routine.language)
@@ -162,7 +165,7 @@ def test_help_names_the_words_the_recipient_can_say(name: str) -> None:
         assert f" {phrase} " in help_text
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL)
 def test_speech_never_runs_into_a_cue_or_the_next_step(name: str) -> None:
     routine = load(name)
     timeline = build_timeline(routine)
@@ -372,3 +375,18 @@ def test_warm_up_cue_adds_the_pressure_it_announces() -> None:
         "As the muscles warm, lean in a little, and slowly add a little pressure. "
         "Lean in with your palms, steady and even."
     ) in [e.text for e in warm]
+
+
+def test_stretch_break_is_ten_minutes_and_carries_no_pressure() -> None:
+    routine = load("stretch-break")
+    assert routine.pressure is None
+    assert 9.5 * 60 <= build_timeline(routine).total <= 11 * 60
+    session = Session(routine)
+    state, _ = session.handle(session.initial(), Start(), 0.0)
+    assert session.care is None and state.care is None
+    while session.steps[state.index].id != "neck-side":
+        state, _ = session.handle(state, Heard(Command.NEXT), 1.0)
+    state, effects = session.handle(state, Heard(Command.STRONGER), 2.0)
+    assert [e.text for e in effects if isinstance(e, Say)] == [
+        "This routine has no pressure levels."
+    ]
