@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -48,10 +47,7 @@ def draft(guide: Path, output: Path | None, force: bool, fmt: str | None) -> Non
     if output is not None:
         _refuse_existing(output, force)
     data = _read_guide(guide)
-    try:
-        drafted = draft_routine(data, str(guide), target, Format(fmt) if fmt else None)
-    except GuideError as error:
-        _fail(str(error))
+    drafted = draft_routine(data, str(guide), target, Format(fmt) if fmt else None)
     try:
         loaded = parse_routine(drafted.text, target)
     except RoutineError as error:
@@ -115,5 +111,4 @@ def _report(loaded: LoadedRoutine, drafted: Drafted, target: str) -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(message, err=True)
-    sys.exit(1)
+    raise GuideError(message)

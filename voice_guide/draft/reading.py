@@ -19,6 +19,8 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from voice_guide.errors import VoiceGuideError
+
 __all__ = ["Block", "Format", "GuideError", "clean", "decode", "detect_format", "read_guide"]
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -27,8 +29,8 @@ _HEADING_WORDS = 8
 """A plain-text line of at most this many words, with no closing punctuation, is a heading."""
 
 
-class GuideError(ValueError):
-    """The guide cannot be read; the message says why and how to fix it."""
+class GuideError(VoiceGuideError):
+    """The guide cannot be read or drafted; the message says why and how to fix it."""
 
 
 class Format(str, enum.Enum):
