@@ -390,3 +390,20 @@ def test_stretch_break_is_ten_minutes_and_carries_no_pressure() -> None:
     assert [e.text for e in effects if isinstance(e, Say)] == [
         "This routine has no pressure levels."
     ]
+
+
+def test_unknown_area_names_are_refused_with_a_did_you_mean() -> None:
+    cli_runner = CliRunner()
+    run = cli_runner.invoke(cli, ["run", "back-massage", "--avoid", "lower bak", "--keyboard"])
+    assert run.exit_code == 1
+    assert "did you mean 'lower-back'?" in run.output
+    avoid = cli_runner.invoke(cli, ["profile", "anna", "--avoid", "shoulderz"])
+    assert avoid.exit_code == 1
+    assert "did you mean 'shoulders'?" in avoid.output
+    level = cli_runner.invoke(cli, ["profile", "anna", "--pressure", "shoulders=7"])
+    assert level.exit_code == 1
+    assert "from 1 to 5" in level.output
+    # Written as people type them, kept as routines spell them.
+    saved = cli_runner.invoke(cli, ["profile", "anna", "--avoid", "Lower back"])
+    assert saved.exit_code == 0, saved.output
+    assert "avoid:    lower-back" in cli_runner.invoke(cli, ["profile", "anna"]).output

@@ -382,10 +382,10 @@ def test_profile_cli_sets_shows_and_rejects_bad_input(home: Path) -> None:
     assert saved.exit_code == 0 and "Saved the profile of Anna." in saved.stdout
     allowed = runner.invoke(cli, ["profile", "ANNA", "--allow", "neck", "--show"])
     assert allowed.exit_code == 0
-    assert "avoid:    lower back" in allowed.stdout
-    assert "pressure: shoulders 2, upper back 3" in allowed.stdout
+    assert "avoid:    lower-back" in allowed.stdout
+    assert "pressure: shoulders 2, upper-back 3" in allowed.stdout
     with Store() as store:
-        assert store.profile("anna").avoid == frozenset({"lower back"})
+        assert store.profile("anna").avoid == frozenset({"lower-back"})
 
     bad = runner.invoke(cli, ["profile", "Anna", "--pressure", "shoulders=firm"])
     assert bad.exit_code == 2

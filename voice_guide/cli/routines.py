@@ -46,6 +46,17 @@ def read_or_exit(path_or_name: str) -> LoadedRoutine:
         sys.exit(1)
 
 
+def known_routines() -> list[Routine]:
+    """Every built-in and user routine that loads (for checking typed area names)."""
+    found = []
+    for info in available_routines():
+        try:
+            found.append(read_routine(Path(info.path)).routine)
+        except RoutineError:
+            continue  # `voice-guide list` and `check` report it; it knows no areas here
+    return found
+
+
 def load_or_exit(path_or_name: str) -> Routine:
     """The routine model by name or path (problems printed, exit 1)."""
     return read_or_exit(path_or_name).routine

@@ -25,6 +25,7 @@ from voice_guide.diagram import mermaid
 from voice_guide.effects import PressureChanged, Report
 from voice_guide.files import check_writable_target
 from voice_guide.live import DeviceWatch, SpeakerKeeper, microphone_blocks
+from voice_guide.routine.areas import UnknownArea, canonical_area, resolve_areas, routine_areas
 from voice_guide.routine.model import Routine
 from voice_guide.routine.vocabulary import routine_vocabulary
 from voice_guide.runner import ListenerFailed, SessionRunner, run_audio, run_keyboard
@@ -117,6 +118,7 @@ def run(
     --keyboard --text) commands are typed and speech is printed."""
     recipient = " ".join(recipient.split()) or None if recipient else None
     model = load_or_exit(routine)
+    avoid = _avoided_or_exit(model, avoid)
     if transcript is not None:
         _check_transcript(transcript)
     output = None if text else _output_or_none(output_device)
@@ -313,8 +315,21 @@ def _resume_point(store: Store, routine: str, recipient: str | None) -> ResumePo
 
 def _profile(store: Store, recipient: str | None, avoid: tuple[str, ...]) -> Profile:
     saved = store.profile(recipient) if recipient else None
-    areas = frozenset(avoid) | (saved.avoid if saved else frozenset())
-    return Profile(avoid=areas, pressure=dict(saved.pressure) if saved else {})
+    if saved is None:
+        return Profile(avoid=frozenset(avoid))
+    # A profile written by hand may say 'lower back' where routines say 'lower-back'.
+    areas = frozenset(avoid) | {canonical_area(area) for area in saved.avoid}
+    pressure = {canonical_area(area): level for area, level in saved.pressure.items()}
+    return Profile(avoid=areas, pressure=pressure)
+
+
+def _avoided_or_exit(model: Routine, avoid: tuple[str, ...]) -> tuple[str, ...]:
+    """--avoid names spelled as the routine spells them; an unknown one exits 1."""
+    try:
+        return tuple(resolve_areas(avoid, routine_areas(model), f"the routine {model.title!r}"))
+    except UnknownArea as error:
+        click.echo(f"voice-guide: {error}", err=True)
+        sys.exit(1)
 
 
 def _profile_updater(store: Store, recipient: str | None) -> Callable[[Report, float], None]:

@@ -13,6 +13,8 @@ import click
 
 from voice_guide.cli import cli
 from voice_guide.cli.options import Utf8Text
+from voice_guide.cli.routines import known_routines
+from voice_guide.routine.areas import UnknownArea, resolve_areas, routine_areas
 from voice_guide.routine.model import MAX_LEVEL, MIN_LEVEL
 from voice_guide.store import Profile, SessionRecord, Store, StoreError, normalize_name
 
@@ -116,6 +118,27 @@ def _areas(values: tuple[str, ...], option: str) -> set[str]:
     return {normalize_name(value) for value in values}
 
 
+def _checked(avoid: set[str], pressure: dict[str, int]) -> tuple[set[str], dict[str, int]]:
+    """Areas spelled as the routines spell them and levels on their scales; an unknown area
+    or a level beyond every scale ends the command (exit 1) with a did-you-mean."""
+    routines = known_routines()
+    known = set().union(*(routine_areas(r) for r in routines))
+    where = "any routine (`voice-guide preview ROUTINE` lists each step's areas)"
+    try:
+        avoided = set(resolve_areas(avoid, known, where))
+        areas = resolve_areas(pressure, known, where)
+    except UnknownArea as error:
+        raise click.ClickException(str(error)) from None
+    top = max((r.pressure.top for r in routines if r.pressure), default=MAX_LEVEL)
+    for area, level in pressure.items():
+        if level > top:
+            raise click.ClickException(
+                f"{area}={level}: the pressure scales go from 1 to {top} — "
+                f"choose a level from 1 to {top}, e.g. {area}=2"
+            )
+    return avoided, dict(zip(areas, pressure.values(), strict=True))
+
+
 def _describe(profile: Profile) -> str:
     lines = [profile.name]
     lines.append(f"  avoid:    {', '.join(sorted(profile.avoid)) or '-'}")
@@ -161,6 +184,7 @@ def profile(
         current = store.profile(name)
         if changed:
             allowed, avoided = _areas(allow, "--allow"), _areas(avoid, "--avoid")
+            avoided, pressure = _checked(avoided, pressure)
             current = store.save_profile(
                 replace(
                     current,
