@@ -157,7 +157,7 @@ def test_sigterm_saves_and_resume_continues_at_the_same_step_and_pressure(tmp_pa
     first.send_signal(signal.SIGTERM)
     _, err = first.communicate(timeout=20)
     assert first.returncode == 130, err
-    assert "voice-guide run --resume" in err
+    assert f"{sys.executable} -m voice_guide run --resume" in err  # as it was started
     step = [e for e in events if e["event"] == "step"][-1]
     level = [e for e in events if e["event"] == "pressure"][-1]["level"]
 

@@ -167,10 +167,14 @@ def run_keyboard(
     offset: float = 0.0,
     restore: SessionState | None = None,
     started: bool = False,
+    on_typed: Callable[[str, Command | None], None] | None = None,
 ) -> float:
     """Run a session with commands typed one per line, on the wall clock counted from
     `offset` session seconds (where a restored session stopped, or where the microphone
-    gave up when `started`). Returns the end time."""
+    gave up when `started`), until it ends or the input does (like Ctrl-D at a prompt:
+    the session is left unfinished, checkpointed). Time worked is checkpointed every
+    CHECKPOINT_EVERY seconds. `on_typed(line, command)` is told of each typed line before it
+    is acted on (command None: not a command). Returns the end time."""
     start = time.monotonic() - offset
 
     def now() -> float:
@@ -188,16 +192,23 @@ def run_keyboard(
         runner.restore(restore, now())
     elif not started:
         runner.start(now())
+    saved = now()
     while not runner.ended:
         runner.poll(now())
+        if now() - saved >= CHECKPOINT_EVERY:
+            runner.checkpoint(now())
+            saved = now()
         wait = 0.5 if runner.timer is None else min(0.5, max(0.0, runner.timer - now()))
         try:
             line = typed.get(timeout=wait)
         except queue.Empty:
             continue
-        if line is None:  # input closed: the session goes on by its timers alone
-            continue
+        if line is None:  # input closed: save where we are and stop
+            runner.checkpoint(now())
+            break
         command = parse_command(line, language)
+        if on_typed and line.strip():
+            on_typed(line.strip(), command)
         if command is not None:
             runner.heard(command, line.strip(), now())
         elif line.strip():

@@ -321,7 +321,7 @@ class Session:
         """What the session did up to `now`."""
         return Summary(
             duration=now,
-            steps_done=len(state.done),
+            steps_done=len(set(state.done)),  # a step done again after go back counts once
             steps_total=len(self.steps),
             pressure=state.pressure,
             pressure_by_area=dict(state.preferred),

@@ -12,7 +12,11 @@ not grow with the length of a session; the event-by-event record is the JSONL tr
 
 from __future__ import annotations
 
+import fcntl
 import json
+import math
+import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -31,6 +35,7 @@ __all__ = [
     "DatabaseLocked",
     "Profile",
     "ResumePoint",
+    "SessionBusy",
     "SessionRecord",
     "Store",
     "StoreError",
@@ -88,6 +93,16 @@ class DatabaseLocked(StoreError):
         )
 
 
+class SessionBusy(StoreError):
+    """Another voice-guide process is running this session (it holds its writer's lock)."""
+
+    def __init__(self, session_id: int, holder: str) -> None:
+        super().__init__(
+            f"Session {session_id} is already running in another voice-guide{holder}; "
+            "end that one first (only one can write a session, or its changes would be lost)."
+        )
+
+
 @dataclass(frozen=True)
 class ResumePoint:
     """Where an interrupted session stopped: enough for `run --resume` to continue it."""
@@ -96,10 +111,13 @@ class ResumePoint:
     routine: str
     routine_title: str
     recipient: str | None
-    state: dict[str, Any]
-    """The dict last given to `checkpoint` (the state machine's `to_dict()`)."""
+    state: dict[str, Any] | None
+    """The dict last given to `checkpoint` (the state machine's `to_dict()`); None when the
+    saved text is not a JSON object (the row was damaged): the session cannot continue."""
     session_time: float
     """Session seconds at that checkpoint."""
+    updated: float = 0.0
+    """Unix time of that checkpoint."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +138,8 @@ class SessionRecord:
     pressure_by_area: dict[str, int]
     status: str
     """One of ENDINGS; a session that never finished counts as "interrupted"."""
+    problems: tuple[str, ...] = ()
+    """Values of the row that could not be read (shown without them), e.g. damaged JSON."""
 
 
 @dataclass(frozen=True)
@@ -155,10 +175,68 @@ def _schema_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def _is_locked(error: sqlite3.Error) -> bool:
-    # Message test rather than sqlite_errorcode, which needs Python 3.11.
+# SQLite's primary result codes (the low byte of sqlite_errorcode) and, for Python 3.10,
+# which has no sqlite_errorcode, the start of each one's message.
+_READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 8, 10, 11, 13, 14, 26
+_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+_MESSAGES = {
+    _READONLY: "attempt to write a readonly database",
+    _CORRUPT: "database disk image is malformed",
+    _FULL: "database or disk is full",
+    _NOTADB: "file is not a database",
+}
+
+
+def _code(error: sqlite3.Error) -> int | None:
+    """The primary SQLite result code of `error`, when it can be told."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return int(code) & 0xFF
     text = str(error).lower()
-    return "locked" in text or "busy" in text
+    if "locked" in text or "busy" in text:
+        return _BUSY_CODES[0]
+    return next((code for code, start in _MESSAGES.items() if text.startswith(start)), None)
+
+
+def _is_damage(error: sqlite3.Error) -> bool:
+    """Only these mean the file itself is broken; a full disk, a read-only folder, an
+    unreadable -shm or -wal file are not, and never move a database aside."""
+    return _code(error) in (_CORRUPT, _NOTADB)
+
+
+def _nearly_full(folder: Path) -> bool:
+    # A full disk often reaches SQLite as an I/O error on its -shm index, not as SQLITE_FULL.
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False
+
+
+def _failure(path: Path, error: sqlite3.Error) -> StoreError:
+    """The one-sentence StoreError for an SQLite error on the database at `path`."""
+    code = _code(error)
+    if code in _BUSY_CODES:
+        return DatabaseLocked(path)
+    kept = "the file was left as it is"
+    if code == _FULL or (code in (_IOERR, _CANTOPEN) and _nearly_full(path.parent)):
+        return StoreError(
+            f"The session database {path} cannot be written: the disk is full; free some "
+            f"space and try again ({kept})."
+        )
+    if code == _READONLY:
+        return StoreError(
+            f"The session database {path} cannot be written: its file or folder is read-only; "
+            f"make it writable or set VOICE_GUIDE_HOME to a writable folder ({kept})."
+        )
+    if code in (_CORRUPT, _NOTADB):
+        return StoreError(
+            f"The session database {path} is damaged ({error}); start voice-guide again and "
+            "it will move the file aside and start a fresh one."
+        )
+    return StoreError(
+        f"The session database {path} cannot be used ({error}); check the free space and the "
+        f"permissions of {path.parent} and of the -wal and -shm files there ({kept})."
+    )
 
 
 class Store:
@@ -207,12 +285,7 @@ class Store:
             try:
                 yield self._conn
             except sqlite3.Error as error:
-                if _is_locked(error):
-                    raise DatabaseLocked(self.path) from None
-                raise StoreError(
-                    f"The session database {self.path} failed ({error}); if this repeats, "
-                    "move the file away and voice-guide will start a fresh one."
-                ) from None
+                raise _failure(self.path, error) from None
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -246,6 +319,38 @@ class Store:
             conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
 
     # -- sessions ----------------------------------------------------------------------
+
+    @contextmanager
+    def claim(self, session_id: int) -> Iterator[None]:
+        """Be the one process that writes session `session_id` while the block runs, or raise
+        SessionBusy at once. The kernel drops the lock when the process ends however it
+        ends, so a killed session never stays claimed."""
+        folder = self.path.parent / "locks"
+        try:
+            folder.mkdir(exist_ok=True)
+            fd = os.open(
+                folder / f"session-{session_id}.lock",
+                os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                0o600,
+            )
+        except OSError as error:
+            raise StoreError(
+                f"Cannot lock session {session_id} in {folder} ({error.strerror}); check the "
+                "permissions and free space there."
+            ) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                holder = f" (process {pid})" if pid.isdigit() else ""
+                raise SessionBusy(session_id, holder) from None
+            # Our pid in the lock file, for the message the second process shows.
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock; the empty file stays (unlinking would race)
 
     def start_session(
         self, routine: str, routine_title: str, recipient: str | None, started_at: float
@@ -306,12 +411,28 @@ class Store:
     def unfinished(
         self, routine: str | None = None, recipient: str | None = None
     ) -> ResumePoint | None:
-        """The session `run --resume` should continue, or None.
+        """The session `run ROUTINE --resume` should continue, or None.
 
         That is the most recently started checkpointed session (of this routine and
         recipient, when given) if it did not complete or end early: a session started and
         completed after an interrupted one supersedes it.
         """
+        rows = self._checkpointed(routine, recipient, limit=1)
+        return _resume_point(rows[0]) if rows and rows[0][-1] in _RESUMABLE else None
+
+    def resumable(self, recipient: str | None = None) -> list[ResumePoint]:
+        """Every session `run --resume` could continue, newest first: per routine, the latest
+        checkpointed session if it did not complete or end early."""
+        points, seen = [], set()
+        for row in self._checkpointed(None, recipient, limit=-1):
+            if row[1] not in seen and row[-1] in _RESUMABLE:
+                points.append(_resume_point(row))
+            seen.add(row[1])
+        return points
+
+    def _checkpointed(
+        self, routine: str | None, recipient: str | None, limit: int
+    ) -> list[tuple[Any, ...]]:
         where, params = ["state IS NOT NULL"], []
         if routine is not None:
             where.append("routine = ?")
@@ -320,15 +441,12 @@ class Store:
             where.append("recipient_key = ?")
             params.append(_key(recipient))
         with self._guard() as conn:
-            row = conn.execute(
-                "SELECT id, routine, routine_title, recipient, state, session_time, ended"
-                f" FROM sessions WHERE {' AND '.join(where)}"
-                " ORDER BY started_at DESC, id DESC LIMIT 1",
-                params,
-            ).fetchone()
-        if row is None or row[6] not in (None, "interrupted"):
-            return None
-        return ResumePoint(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
+            return conn.execute(
+                "SELECT id, routine, routine_title, recipient, state, session_time, updated_at,"
+                f" ended FROM sessions WHERE {' AND '.join(where)}"
+                " ORDER BY started_at DESC, id DESC LIMIT ?",
+                [*params, limit],
+            ).fetchall()
 
     def history(self, recipient: str | None = None, limit: int = 50) -> list[SessionRecord]:
         """Past sessions, newest first (optionally only those with `recipient`)."""
@@ -338,30 +456,11 @@ class Store:
         with self._guard() as conn:
             rows = conn.execute(
                 "SELECT id, routine, routine_title, recipient, started_at, session_time, ended,"
-                f" duration, steps_done, steps_total, pressure FROM sessions {where}"
+                f" duration, steps_done, steps_total, pressure, state FROM sessions {where}"
                 " ORDER BY started_at DESC, id DESC LIMIT ?",
                 [*params, limit],
             ).fetchall()
-        records = []
-        for sid, routine, title, who, started, session_time, ended, *summary in rows:
-            duration, steps_done, steps_total, pressure = summary
-            if ended is None:  # running, or killed before finish(): only the checkpoint is known
-                duration, steps_done, steps_total, pressure = session_time, None, None, None
-            records.append(
-                SessionRecord(
-                    session_id=sid,
-                    routine=routine,
-                    routine_title=title,
-                    recipient=who,
-                    started=started,
-                    duration=duration,
-                    steps_done=steps_done,
-                    steps_total=steps_total,
-                    pressure_by_area=json.loads(pressure) if pressure else {},
-                    status=ended or "interrupted",
-                )
-            )
-        return records
+        return [_record(row) for row in rows]
 
     # -- recipient profiles ------------------------------------------------------------
 
@@ -414,6 +513,80 @@ class Store:
         return saved
 
 
+# -- reading rows that may have been damaged ---------------------------------------------
+
+_RESUMABLE: Final = (None, "interrupted")
+"""`ended` values of a session that can be continued (None: killed before it could say)."""
+
+
+def _json_object(text: object) -> dict[str, Any] | None:
+    """`text` parsed as a JSON object, or None if it is not one (a damaged row)."""
+    try:
+        value = json.loads(text) if isinstance(text, (str, bytes)) else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _number(value: object) -> float | None:
+    """A finite number stored in a row, or None for text, NULL, NaN or infinity."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _resume_point(row: tuple[Any, ...]) -> ResumePoint:
+    sid, routine, title, who, state, session_time, updated, _ended = row
+    return ResumePoint(
+        sid,
+        str(routine),
+        str(title),
+        who if isinstance(who, str) else None,
+        _json_object(state),
+        max(0.0, _number(session_time) or 0.0),
+        _number(updated) or 0.0,
+    )
+
+
+def _record(row: tuple[Any, ...]) -> SessionRecord:
+    """A history line from a row; values that cannot be read are left out and named."""
+    sid, routine, title, who, started, session_time, ended, *rest = row
+    duration, steps_done, steps_total, pressure, state = rest
+    problems = []
+    if ended not in ENDINGS:
+        if ended is not None:
+            problems.append(f"unknown ending {ended!r}")
+        # Running, or killed before finish(): only the checkpoint is known.
+        saved = _json_object(state) or {}
+        done = saved.get("done")
+        duration, pressure, steps_total = session_time, None, None
+        steps_done = len(set(map(str, done))) if isinstance(done, list) else None
+        ended = "interrupted"
+    levels = _json_object(pressure) if pressure is not None else {}
+    if levels is None or not all(_number(v) is not None for v in levels.values()):
+        problems.append("the pressure per area is unreadable")
+        levels = {}
+    seconds = _number(duration)
+    if seconds is None or seconds < 0:
+        problems.append("the duration is unreadable")
+    counts = [_number(steps_done), _number(steps_total)]
+    if any(value is None for value in counts) and ended != "interrupted":
+        problems.append("the number of steps is unreadable")
+    return SessionRecord(
+        session_id=sid,
+        routine=str(routine),
+        routine_title=str(title),
+        recipient=who if isinstance(who, str) else None,
+        started=_number(started) or 0.0,
+        duration=max(0.0, seconds or 0.0),
+        steps_done=None if counts[0] is None else int(counts[0]),
+        steps_total=None if counts[1] is None else int(counts[1]),
+        pressure_by_area={str(area): int(level) for area, level in levels.items()},
+        status=ended,
+        problems=tuple(problems),
+    )
+
+
 # -- opening, with damaged files moved aside ------------------------------------------
 
 
@@ -433,11 +606,9 @@ def _open(path: Path, timeout: float) -> tuple[sqlite3.Connection, str | None]:
         conn.execute("PRAGMA synchronous = NORMAL")
         # Keep the WAL from staying large after a long session's checkpoints are folded in.
         conn.execute("PRAGMA journal_size_limit = 1048576")
-    except sqlite3.OperationalError as error:
+    except sqlite3.Error as error:
         conn.close()
-        if _is_locked(error):
-            raise DatabaseLocked(path) from None
-        raise StoreError(f"The session database {path} cannot be opened ({error}).") from None
+        raise _failure(path, error) from None
     return conn, notice
 
 
@@ -449,7 +620,7 @@ def _connect(path: Path, timeout: float, *, read_only: bool = False) -> sqlite3.
             target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=True
         )
     except sqlite3.Error as error:
-        raise StoreError(f"The session database {path} cannot be opened ({error}).") from None
+        raise _failure(path, error) from None
 
 
 def _damage(path: Path, timeout: float) -> str | None:
@@ -472,9 +643,9 @@ def _damage(path: Path, timeout: float) -> str | None:
     conn = _connect(path, timeout, read_only=True)
     try:
         rows = conn.execute("PRAGMA quick_check").fetchall()
-    except sqlite3.DatabaseError as error:
-        if _is_locked(error):  # busy is not damage: never move a healthy file aside
-            raise DatabaseLocked(path) from None
+    except sqlite3.Error as error:
+        if not _is_damage(error):  # busy, full, read-only: never move a healthy file aside
+            raise _failure(path, error) from None
         return str(error)
     finally:
         conn.close()

@@ -11,11 +11,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import click
 
-from voice_guide.cli import cli
+from voice_guide.cli import cli, hints
 from voice_guide.cli.options import Utf8Text
 from voice_guide.cli.routines import load_or_exit
 from voice_guide.cli.speech_in import engine_option
@@ -64,32 +64,42 @@ class _Terminate(Exception):
     """SIGTERM arrived: leave like Ctrl-C, state saved."""
 
 
-SAVED = "Session saved. Continue it with: voice-guide run --resume"
 EXIT_GRACE = 5.0
 """Seconds a stop signal leaves for closing devices before the process exits regardless (the
 state is already checkpointed, so nothing is lost; a sound server can hang a stream's close)."""
 
 
-def _on_stop_signal(signum: int, frame: object) -> None:
-    def force_exit() -> None:
-        print(f"\n{SAVED}", file=sys.stderr, flush=True)
-        os._exit(130)
+def _stop_on_signals(farewell: Callable[[], str]) -> None:
+    """SIGINT and SIGTERM end the session like Ctrl-C; if closing the devices hangs, the
+    process exits after EXIT_GRACE with `farewell()` (whether the session was saved)."""
 
-    watchdog = threading.Timer(EXIT_GRACE, force_exit)
-    watchdog.daemon = True
-    watchdog.start()
-    raise _Terminate
+    def on_signal(signum: int, frame: object) -> None:
+        def force_exit() -> None:
+            print(f"\n{farewell()}", file=sys.stderr, flush=True)
+            os._exit(130)
+
+        watchdog = threading.Timer(EXIT_GRACE, force_exit)
+        watchdog.daemon = True
+        watchdog.start()
+        raise _Terminate
+
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, on_signal)
 
 
 @cli.command()
-@click.argument("routine", default="back-massage")
+@click.argument("routine", required=False)
 @click.option("--keyboard", is_flag=True, help="Type commands (next, lighter, ...) on stdin.")
 @click.option("--text", is_flag=True, help="Print what the guide says instead of speaking.")
 @click.option(
     "--recipient", type=Utf8Text(), help="Whose session: their profile (areas to avoid, pressure)."
 )
 @click.option("--avoid", multiple=True, help="A body area to leave out (repeatable).")
-@click.option("--resume", is_flag=True, help="Continue the last interrupted session.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the last interrupted session (of ROUTINE, when given; else of any routine).",
+)
 @click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path))
 @engine_option
 @click.option("--input-device", help="Microphone: index or part of its name (voice-guide devices).")
@@ -98,7 +108,7 @@ def _on_stop_signal(signum: int, frame: object) -> None:
 @click.option("--no-earcons", is_flag=True, help="No tones, only speech.")
 @_store_errors
 def run(
-    routine: str,
+    routine: str | None,
     keyboard: bool,
     text: bool,
     recipient: str | None,
@@ -113,14 +123,51 @@ def run(
     volume: float | None,
     no_earcons: bool,
 ) -> None:
-    """Guide a session of ROUTINE (a built-in name, a user routine or a YAML file), speaking
-    through the speaker and listening through the microphone. Without them (or with
-    --keyboard --text) commands are typed and speech is printed."""
+    """Guide a session of ROUTINE (a built-in name, a user routine or a YAML file; default
+    back-massage), speaking through the speaker and listening through the microphone.
+    Without them (or with --keyboard --text) commands are typed and speech is printed."""
     recipient = " ".join(recipient.split()) or None if recipient else None
-    model = load_or_exit(routine)
-    avoid = _avoided_or_exit(model, avoid)
     if transcript is not None:
         _check_transcript(transcript)
+    with Store() as store:
+        if store.notice:
+            click.echo(f"voice-guide: {store.notice}", err=True)
+        point = _resume_point(store, routine, recipient) if resume else None
+        routine = point.routine if point else routine or DEFAULT_ROUTINE
+        model = load_or_exit(routine)
+        avoid = _avoided_or_exit(model, avoid)
+        restore = _restorable(point, model) if point else None
+        if restore is None:
+            point = None  # starting over
+        output, microphone = _devices(keyboard, text, output_device, input_device)
+        if point is None:
+            session_id = store.start_session(routine, model.title, recipient, time.time())
+        else:
+            session_id, recipient = point.session_id, point.recipient
+        with store.claim(session_id):
+            live = _LiveRun(model, store, session_id, point)
+            live.go(
+                output,
+                microphone,
+                recipient,
+                avoid,
+                transcript,
+                engine,
+                input_device,
+                routine_voice(model, voice, rate, volume),
+                no_earcons,
+                restore,
+            )
+
+
+DEFAULT_ROUTINE = "back-massage"
+
+
+def _devices(
+    keyboard: bool, text: bool, output_device: str | None, input_device: str | None
+) -> tuple[OutputDeviceInfo | None, bool]:
+    """The speaker and whether a microphone is there; (None, False) means typed commands and
+    printed speech, said in one line when it was not asked for."""
     output = None if text else _output_or_none(output_device)
     microphone = not keyboard and _microphone_available(input_device)
     if not (text and keyboard) and (output is None or not microphone):
@@ -134,34 +181,57 @@ def run(
             "commands and printed speech (--keyboard --text).",
             err=True,
         )
-        output, microphone = None, False
-    with Store() as store:
-        if store.notice:
-            click.echo(f"voice-guide: {store.notice}", err=True)
-        point = _resume_point(store, routine, recipient) if resume else None
-        if point is None:
-            session_id = store.start_session(routine, model.title, recipient, time.time())
-        else:
-            session_id, recipient = point.session_id, point.recipient
+        return None, False
+    return output, microphone
+
+
+class _LiveRun:
+    """One run of a session from start (or restore) to its end, or to an interruption
+    that leaves it saved for `--resume`."""
+
+    def __init__(
+        self, model: Routine, store: Store, session_id: int, point: ResumePoint | None
+    ) -> None:
+        self.model = model
+        self.store = store
+        self.session_id = session_id
+        self.saver = _Checkpointer(store, session_id, point)
+        self.offset = point.session_time if point else 0.0
+        self.resumed = point is not None
+
+    def go(
+        self,
+        output: OutputDeviceInfo | None,
+        microphone: bool,
+        recipient: str | None,
+        avoid: tuple[str, ...],
+        transcript: Path | None,
+        engine: str,
+        input_device: str | None,
+        settings: VoiceSettings,
+        no_earcons: bool,
+        restore: SessionState | None,
+    ) -> None:
+        """Run the session; exits 130 on Ctrl-C/SIGTERM and 1 when a device fails."""
+        model, store = self.model, self.store
         # With a voice, a readable transcript on stdout shows what was heard (and ignored).
         echo = sys.stdout if output is not None else None
         try:
-            record = Transcript(transcript, echo=echo, append=point is not None)
+            record = Transcript(transcript, echo=echo, append=self.resumed)
         except OSError as error:
             _transcript_refused(transcript, error)
-        speaker = _speaker(model, output, routine_voice(model, voice, rate, volume), no_earcons)
+        typed = output is None and not microphone
+        terminal = _Terminal(sys.stdout, prompt="> " if sys.stdin.isatty() else None)
+        speaker = _speaker(model, output, settings, no_earcons, terminal, self.offset)
         runner = SessionRunner(
             Session(model),
             speaker,
             record,
             profile=_profile(store, recipient, avoid),
-            checkpoint=_checkpointer(store, session_id),
+            checkpoint=self.saver,
             on_report=_profile_updater(store, recipient),
         )
-        for stop in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(stop, _on_stop_signal)
-        offset = point.session_time if point else 0.0
-        restore = SessionState.from_dict(point.state) if point else None
+        _stop_on_signals(self.saver.farewell)
         stack = contextlib.ExitStack()
         try:
             with stack:
@@ -171,7 +241,7 @@ def run(
                 if microphone:
                     try:
                         end = _listen_live(
-                            runner, model, engine, input_device, device, offset, restore
+                            runner, model, engine, input_device, device, self.offset, restore
                         )
                     except ListenerFailed as failure:
                         click.echo(
@@ -182,20 +252,74 @@ def run(
                             runner, model.language, sys.stdin, offset=failure.at, started=True
                         )
                 else:
+                    if typed:
+                        terminal.show_prompt()
                     end = run_keyboard(
-                        runner, model.language, sys.stdin, offset=offset, restore=restore
+                        runner,
+                        model.language,
+                        sys.stdin,
+                        offset=self.offset,
+                        restore=restore,
+                        on_typed=terminal.typed if typed else None,
                     )
         except (KeyboardInterrupt, _Terminate):
-            click.echo(f"\n{SAVED}", err=True)
+            click.echo(f"\n{self.saver.farewell()}", err=True)
             sys.exit(130)
         except (SpeechOutError, RecognizerError, DeviceError) as error:
-            click.echo(
-                f"voice-guide: {error} The session is saved: voice-guide run --resume", err=True
-            )
+            click.echo(f"voice-guide: {error} {self.saver.farewell()}", err=True)
             sys.exit(1)
         finally:
             record.close()
-        store.finish(session_id, runner.summary(end))
+        summary = runner.summary(end)
+        if not runner.ended:  # the input ended: saved, to be continued
+            store.finish(self.session_id, {**summary, "ended": "interrupted"})
+            terminal.end_line()
+            click.echo(self.saver.farewell(), err=True)
+            return
+        store.finish(self.session_id, summary)
+
+
+class _Terminal:
+    """stdout for a typed session: what the guide says, "heard: ..." after each typed line,
+    and (on a terminal) a prompt that each printed line moves out of the way."""
+
+    def __init__(self, stream: TextIO, prompt: str | None) -> None:
+        self._stream = stream
+        self._prompt = prompt
+        self._shown = False
+
+    def write(self, text: str) -> int:
+        if self._shown:
+            self._stream.write("\r")  # the line starts where the prompt was
+            self._shown = False
+        return self._stream.write(text)
+
+    def flush(self) -> None:
+        self.show_prompt()
+
+    def show_prompt(self) -> None:
+        """Show the prompt again (on a terminal) after whatever was printed."""
+        if self._prompt and not self._shown:
+            self._stream.write(self._prompt)
+            self._shown = True
+        self._stream.flush()
+
+    def end_line(self) -> None:
+        """Leave the prompt's line, so what follows starts on its own line."""
+        if self._shown:
+            self._stream.write("\n")
+            self._shown = False
+        self._stream.flush()
+
+    def typed(self, line: str, command: Command | None) -> None:
+        """Say what a typed line was taken for."""
+        if command is None:
+            print(f"not a command: {line!r} (type help to see what you can say)", file=self)
+        elif line.lower() == command.value:
+            print(f"heard: {command.value}", file=self)
+        else:
+            print(f"heard: {command.value} ({line!r})", file=self)
+        self.flush()
 
 
 def _check_transcript(path: Path) -> None:
@@ -241,10 +365,19 @@ def _device_summary() -> str:
 
 
 def _speaker(
-    model: Routine, output: OutputDeviceInfo | None, settings: VoiceSettings, no_earcons: bool
+    model: Routine,
+    output: OutputDeviceInfo | None,
+    settings: VoiceSettings,
+    no_earcons: bool,
+    terminal: _Terminal,
+    offset: float,
 ) -> Speaker:
     if output is None:
-        return TextSpeaker(earcons_enabled=not no_earcons)
+        # Printed times continue where a resumed session stopped; no bare "(step)" markers.
+        started = time.monotonic() - offset
+        return TextSpeaker(
+            terminal, clock=lambda: time.monotonic() - started, earcons_enabled=False
+        )
     try:
         return guide_speaker(model, settings, output.sample_rate, not no_earcons)
     except SpeechOutError as error:
@@ -287,30 +420,107 @@ def _listen_live(
     )
 
 
-def _checkpointer(store: Store, session_id: int) -> Callable[[SessionState, float], None]:
-    """Saves the state at every event; a database that fails mid-session is reported once
-    and the session goes on (the transcript still records everything)."""
-    failed = False
+class _Checkpointer:
+    """Saves the state at every event and knows whether the last save worked: a database
+    that fails mid-session is reported once and the session goes on (the transcript still
+    records everything), and the goodbye says "saved" only if it was."""
 
-    def save(state: SessionState, now: float) -> None:
-        nonlocal failed
+    def __init__(self, store: Store, session_id: int, point: ResumePoint | None) -> None:
+        self._store = store
+        self._session_id = session_id
+        self.error: StoreError | None = None
+        # What a --resume would find now: the resume point's, until a save succeeds.
+        self._saved_at: float | None = point.session_time if point else None
+
+    def __call__(self, state: SessionState, now: float) -> None:
         try:
-            store.checkpoint(session_id, state.to_dict(), now)
-            failed = False
+            self._store.checkpoint(self._session_id, state.to_dict(), now)
         except StoreError as error:
-            if not failed:
+            if self.error is None:
                 click.echo(f"voice-guide: could not save the session ({error})", err=True)
-            failed = True
+            self.error = error
+            return
+        self.error, self._saved_at = None, now
 
-    return save
+    def farewell(self) -> str:
+        """One line: saved and how to continue, or what was not saved."""
+        resume = hints.command("run", "--resume")
+        if self.error is None and self._saved_at is not None:
+            return f"Session saved. Continue it with: {resume}"
+        if self._saved_at is None:
+            return "voice-guide: the session could not be saved, so it cannot be continued."
+        return (
+            f"voice-guide: the last part of the session could not be saved; {resume} "
+            f"continues from {_clock(self._saved_at)}, the last time it was."
+        )
 
 
-def _resume_point(store: Store, routine: str, recipient: str | None) -> ResumePoint:
-    point = store.unfinished(routine=routine, recipient=recipient)
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def _resume_point(store: Store, routine: str | None, recipient: str | None) -> ResumePoint:
+    """The session to continue: the last interrupted one of `routine`, or of any routine
+    (the others are named, with how to continue each)."""
+    if routine is not None:
+        point = store.unfinished(routine=routine, recipient=recipient)
+        others = []
+    else:
+        points = store.resumable(recipient)
+        point, others = (points[0], points[1:]) if points else (None, [])
     if point is None:
-        click.echo("voice-guide: there is no interrupted session to resume.", err=True)
+        which = f" of {routine}" if routine else ""
+        click.echo(f"voice-guide: there is no interrupted session{which} to resume.", err=True)
         sys.exit(1)
+    for other in others:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(other.updated))
+        click.echo(
+            f"voice-guide: also interrupted: {other.routine_title} ({when}); continue it "
+            f"with: {hints.command('run', other.routine, '--resume')}",
+            err=True,
+        )
     return point
+
+
+def _restorable(point: ResumePoint, model: Routine) -> SessionState | None:
+    """The saved state if it still fits the routine; otherwise say why, and offer to start
+    over (on a terminal: asked; else the command to do it). None: start over."""
+    problem = _unfit(point, model)
+    if problem is None:
+        assert point.state is not None
+        return SessionState.from_dict(point.state)
+    click.echo(
+        f"voice-guide: the interrupted session of {point.routine_title} cannot be continued: "
+        f"{problem}.",
+        err=True,
+    )
+    if sys.stdin.isatty() and click.confirm("Start it over from the beginning?", err=True):
+        return None
+    again = hints.command("run", point.routine)
+    click.echo(f"voice-guide: start it over with: {again}", err=True)
+    sys.exit(1)
+
+
+def _unfit(point: ResumePoint, model: Routine) -> str | None:
+    """Why the saved state cannot continue `model`, or None if it can."""
+    if point.state is None:
+        return "its saved state is damaged (not readable JSON)"
+    try:
+        state = SessionState.from_dict(point.state)
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
+        return f"its saved state is damaged ({type(error).__name__}: {error})"
+    steps = Session(model).steps
+    if not 0 <= state.index < len(steps):
+        return (
+            f"the routine changed since (it has {len(steps)} steps now, the session was at "
+            f"step {state.index + 1})"
+        )
+    known = {step.id for step in steps}
+    gone = sorted(set(state.done) - known)
+    if gone:
+        return f"the routine changed since (steps {', '.join(gone)} are gone)"
+    return None
 
 
 def _profile(store: Store, recipient: str | None, avoid: tuple[str, ...]) -> Profile:
