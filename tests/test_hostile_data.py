@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
+import sqlite3
 import stat
 import subprocess
 import tempfile
@@ -30,6 +32,7 @@ from voice_guide.files import (
     atomic_write,
     open_regular,
 )
+from voice_guide.store import Store
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(
@@ -400,3 +403,254 @@ def test_demo_out_is_a_complete_wav_replacing_the_old_one(tiny: Path, tmp_path: 
         seconds = wav.getnframes() / wav.getframerate()
     assert 3 < seconds < 30
     assert leftovers(tmp_path) == []
+
+
+# -- the session database: only real damage moves it aside ------------------------------
+
+
+def _healthy_database(path: Path) -> bytes:
+    """A database with one finished session, closed (WAL folded in); returns its bytes."""
+    with Store(path) as store:
+        sid = store.start_session("tiny", "Tiny", "Anna", 1000.0)
+        store.checkpoint(sid, {"index": 0}, 2.0)
+        store.finish(sid, SUMMARY)
+    return path.read_bytes()
+
+
+SUMMARY = {
+    "duration": 61.0,
+    "steps_done": 1,
+    "steps_total": 1,
+    "pressure_by_area": {"shoulders": 2},
+    "ended": "completed",
+}
+
+
+def _history(home: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["history", *args], env={"VOICE_GUIDE_HOME": str(home)})
+
+
+def test_history_on_a_full_disk_leaves_the_database_alone(full_disk: Path) -> None:
+    db = full_disk / "sessions.sqlite3"
+    before = _healthy_database(db)
+    fill(full_disk)
+    line = one_line(_history(full_disk))
+    assert line == (
+        f"Error: The session database {db} cannot be written: the disk is full; free some "
+        "space and try again (the file was left as it is)."
+    )
+    assert db.read_bytes() == before
+    assert not list(full_disk.glob("*.corrupt-*"))
+
+
+def test_run_on_a_full_disk_is_one_sentence_and_moves_nothing(full_disk: Path, tiny: Path) -> None:
+    db = full_disk / "sessions.sqlite3"
+    before = _healthy_database(db)
+    fill(full_disk)
+    result = CliRunner().invoke(
+        cli,
+        ["run", str(tiny), "--keyboard", "--text"],
+        input="end session\n",
+        env={"VOICE_GUIDE_HOME": str(full_disk)},
+    )
+    assert one_line(result).startswith(
+        f"voice-guide: The session database {db} cannot be written: the disk is full"
+    )
+    assert db.read_bytes() == before
+    assert not list(full_disk.glob("*.corrupt-*"))
+
+
+@pytest.fixture
+def read_only_home(full_disk: Path) -> Iterator[tuple[Path, bytes]]:
+    """A healthy database on a filesystem remounted read-only."""
+    before = _healthy_database(full_disk / "sessions.sqlite3")
+    subprocess.run(["mount", "-o", "remount,ro", str(full_disk)], check=True)
+    yield full_disk, before
+    subprocess.run(["mount", "-o", "remount,rw", str(full_disk)], check=True)
+
+
+def test_history_on_a_read_only_disk_leaves_the_database_alone(
+    read_only_home: tuple[Path, bytes],
+) -> None:
+    home, before = read_only_home
+    db = home / "sessions.sqlite3"
+    line = one_line(_history(home))
+    assert line.startswith(f"Error: The session database {db} cannot be ")
+    assert line.endswith("(the file was left as it is).")
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in home.iterdir()) == ["sessions.sqlite3"]
+
+
+@pytest.mark.parametrize("shm", ["folder", "fifo", "link to nowhere"])
+def test_an_odd_shm_file_never_moves_the_database_aside(tmp_path: Path, shm: str) -> None:
+    home = tmp_path / "home"
+    db = home / "sessions.sqlite3"
+    before = _healthy_database(db)
+    index = home / "sessions.sqlite3-shm"
+    if shm == "folder":
+        index.mkdir()
+    elif shm == "fifo":
+        os.mkfifo(index)
+    else:
+        index.symlink_to(tmp_path / "missing" / "shm")
+    started = time.monotonic()
+    result = _history(home)
+    assert time.monotonic() - started < 10
+    assert "Traceback" not in result.output
+    if result.exit_code == 0:
+        assert "Tiny" in result.stdout
+    else:
+        assert one_line(result).endswith("(the file was left as it is).")
+    assert db.read_bytes() == before
+    assert not list(home.glob("*.corrupt-*"))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device"])
+def test_a_database_path_that_is_not_a_file_is_refused_at_once(tmp_path: Path, kind: str) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    db = home / "sessions.sqlite3"
+    if kind == "fifo":
+        os.mkfifo(db)
+    elif kind == "folder":
+        db.mkdir()
+    else:
+        if not ROOT:
+            pytest.skip("making a device node needs root (CI runs as root)")
+        os.mknod(db, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    started = time.monotonic()
+    line = one_line(_history(home))
+    assert time.monotonic() - started < 5
+    assert line.startswith(f"Error: The session database {db} cannot be read (it is ")
+    assert line.endswith("(it was left as it is).")
+    assert db.exists() and not list(home.glob("*.corrupt-*"))
+
+
+def test_real_damage_is_still_moved_aside_whole(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    db = home / "sessions.sqlite3"
+    db.write_bytes(b"these are my notes, not a database" * 100)
+    result = _history(home)
+    assert result.exit_code == 0
+    (aside,) = home.glob("sessions.sqlite3.corrupt-*")
+    assert aside.read_bytes() == b"these are my notes, not a database" * 100
+    assert result.stderr.startswith(f"voice-guide: The session database {db} was damaged")
+    assert result.stdout == "No sessions yet.\n"
+
+
+def _corrupt_row(home: Path, **columns: object) -> int:
+    """Start and checkpoint a session of the tiny routine, then overwrite columns by hand."""
+    with Store(home / "sessions.sqlite3") as store:
+        sid = store.start_session(str(TINY_PATH[0]), "Tiny", None, 1000.0)
+        store.checkpoint(sid, {"phase": "running"}, 5.0)
+    conn = sqlite3.connect(home / "sessions.sqlite3")
+    for column, value in columns.items():
+        conn.execute(f"UPDATE sessions SET {column} = ? WHERE id = ?", (value, sid))
+    conn.commit()
+    conn.close()
+    return sid
+
+
+TINY_PATH: list[Path] = []
+
+
+@pytest.fixture
+def tiny_home(tmp_path: Path, tiny: Path) -> Path:
+    TINY_PATH[:] = [tiny]
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return home
+
+
+def _resume(home: Path, *args: str, stdin: str = "end session\n") -> Result:
+    return CliRunner().invoke(
+        cli,
+        ["run", *args, "--resume", "--keyboard", "--text"],
+        input=stdin,
+        env={"VOICE_GUIDE_HOME": str(home)},
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        ("{not json", "its saved state is damaged (not readable JSON)"),
+        ('["a", "list"]', "its saved state is damaged (not readable JSON)"),
+        ('{"phase": "flying", "index": 0}', "its saved state is damaged (ValueError: "),
+        ('{"phase": "running"}', "its saved state is damaged (KeyError: "),
+        (
+            '{"phase": "running", "index": "x", "anchor_time": 0, "anchor_elapsed": 0}',
+            "its saved state is damaged (ValueError: ",
+        ),
+        (
+            '{"phase": "running", "index": 7, "anchor_time": 0, "anchor_elapsed": 0}',
+            "the routine changed since (it has 1 step now, the session was at step 8)",
+        ),
+        (
+            '{"phase": "running", "index": -1, "anchor_time": 0, "anchor_elapsed": 0}',
+            "the routine changed since (it has 1 step now, the session was at step 0)",
+        ),
+        (
+            '{"phase": "running", "index": 0, "anchor_time": 0, "anchor_elapsed": 0,'
+            ' "done": ["warm-up"]}',
+            "the routine changed since (steps warm-up are gone)",
+        ),
+    ],
+)
+def test_resume_of_a_row_that_no_longer_fits_explains_and_offers_a_fresh_start(
+    tiny_home: Path, state: str, reason: str
+) -> None:
+    _corrupt_row(tiny_home, state=state)
+    result = _resume(tiny_home)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(
+        "voice-guide: the interrupted session of Tiny cannot be continued: " + reason
+    )
+    assert lines[1] == f"voice-guide: start it over with: voice-guide run {TINY_PATH[0]}"
+    assert len(lines) == 2
+
+
+@pytest.mark.parametrize(
+    ("columns", "problem"),
+    [
+        (
+            {
+                "pressure": "{broken",
+                "ended": "completed",
+                "duration": 6,
+                "steps_done": 1,
+                "steps_total": 1,
+            },
+            "the pressure per area is unreadable",
+        ),
+        (
+            {"pressure": '{"back": "firm"}', "ended": "completed", "duration": 60},
+            "the pressure per area is unreadable; the number of steps is unreadable",
+        ),
+        (
+            {"duration": "an hour", "ended": "completed", "steps_done": 1, "steps_total": 1},
+            "the duration is unreadable",
+        ),
+        ({"started_at": "yesterday"}, "the start time is unreadable"),
+        ({"ended": "exploded"}, "unknown ending 'exploded'"),
+        ({"session_time": "x", "routine_title": 42}, "the duration is unreadable"),
+        ({"state": "{broken"}, None),  # an interrupted session's steps are just unknown
+    ],
+)
+def test_history_shows_damaged_rows_without_what_cannot_be_read(
+    tiny_home: Path, columns: dict[str, object], problem: str | None
+) -> None:
+    sid = _corrupt_row(tiny_home, **columns)
+    result = _history(tiny_home)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert len(result.stdout.splitlines()) == 2  # header + the row
+    as_json = _history(tiny_home, "--json")
+    assert as_json.exit_code == 0
+    (item,) = json.loads(as_json.stdout)
+    assert item["session_id"] == sid
+    expected = f"voice-guide: session {sid} is shown without what could not be read ({problem}).\n"
+    assert result.stderr == (expected if problem else "")

@@ -343,7 +343,10 @@ def test_checkpoint_round_trip_and_restore_continues_with_time_left():
     assert restored.state == s.state
     # A new process: its clock starts again at 0.
     said = restored(Restore(), 0.0)
-    assert said == ["Welcome back. Glide. 30 seconds left. Medium pressure."]
+    assert said == [
+        "Welcome back. Glide. 30 seconds left. Medium pressure.",
+        "Glide your palms up.",
+    ]
     assert restored.session.wake_time(restored.state) == pytest.approx(20.0)
 
 

@@ -432,3 +432,130 @@ def test_checkpoints_survive_a_killed_process(db: Path) -> None:
         assert store.notice is None
         point = store.unfinished("back", "Anna")
     assert point is not None and point.state == {"index": 199} and point.session_time == 199.0
+
+
+# -- run --resume, history and text mode, through the real CLI ---------------------------
+
+TWO_STEPS = """\
+title: {title}
+steps:
+  - id: first
+    say: Rest your hands on the shoulders.
+    duration: 20m
+  - id: second
+    say: Now the upper arms.
+    duration: 20m
+"""
+
+
+def _routine(folder: Path, name: str, title: str) -> Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(TWO_STEPS.format(title=title), encoding="utf-8")
+    return path
+
+
+def _typed(*args: str, stdin: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, ["run", "--keyboard", "--text", *args], input=stdin, env=env)
+
+
+def test_text_mode_says_what_it_heard_without_bare_markers(home: Path) -> None:
+    routine = _routine(home, "arms", "Arms")
+    result = _typed(str(routine), stdin="a little lighter\nbanana\nnext\nend session\n")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "heard: lighter ('a little lighter')\n" in out
+    assert "not a command: 'banana' (type help to see what you can say)\n" in out
+    assert "heard: next\n" in out and "heard: end ('end session')\n" in out
+    assert "(step)" not in out and "(heard)" not in out and "(end)" not in out
+    assert "> " not in out  # the prompt is for a terminal only
+    assert out.index("heard: next") < out.index("Now the upper arms.")
+
+
+def test_end_of_input_saves_exits_0_and_resume_continues(home: Path) -> None:
+    routine = _routine(home, "arms", "Arms")
+    first = _typed(str(routine), stdin="next\n")  # then the input ends (Ctrl-D)
+    assert first.exit_code == 0, first.output
+    assert (
+        first.stderr.splitlines()[-1] == "Session saved. Continue it with: voice-guide run --resume"
+    )
+    with Store() as store:
+        (record,) = store.history()
+        point = store.unfinished()
+    assert (record.status, record.steps_done, record.steps_total) == ("interrupted", 1, 2)
+    assert point is not None and point.state is not None and point.state["index"] == 1
+
+    second = _typed("--resume", stdin="end session\n")
+    assert second.exit_code == 0, second.output
+    lines = second.stdout.splitlines()
+    assert lines[0].endswith("] Welcome back. Second. About 20 minutes left.")
+    assert lines[1].endswith("] Now the upper arms.")  # the instruction, briefly again
+    with Store() as store:
+        (record,) = store.history()
+    assert record.status == "ended early" and record.steps_done == 1
+
+
+def test_resume_clock_continues_where_it_stopped(home: Path) -> None:
+    routine = _routine(home, "arms", "Arms")
+    with Store() as store:
+        sid = store.start_session(str(routine), "Arms", None, 1000.0)
+        state = {"phase": "running", "index": 1, "anchor_time": 0.0, "anchor_elapsed": 60.0}
+        store.checkpoint(sid, state, 754.0)
+    result = _typed("--resume", stdin="end session\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "[12:34] Welcome back. Second. About 19 minutes left.\n[12:34] Now the upper arms.\n"
+    )
+
+
+def test_resume_without_a_routine_finds_any_routine_and_names_the_others(home: Path) -> None:
+    arms, legs = _routine(home, "arms", "Arms"), _routine(home, "legs", "Legs")
+    with Store() as store:
+        for path, title, started in ((arms, "Arms", 1000.0), (legs, "Legs", 2000.0)):
+            sid = store.start_session(str(path), title, None, started)
+            store.checkpoint(
+                sid, {"phase": "running", "index": 0, "anchor_time": 0, "anchor_elapsed": 0}, 9
+            )
+    result = _typed("--resume", stdin="end session\nend session\n")  # the closing, then out
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("[00:09] Welcome back. First.")
+    (note,) = [line for line in result.stderr.splitlines() if "also interrupted" in line]
+    assert note.startswith("voice-guide: also interrupted: Arms (")
+    assert note.endswith(f"); continue it with: voice-guide run {arms} --resume")
+    with Store() as store:
+        assert [r.status for r in store.history()] == ["ended early", "interrupted"]
+    second = _typed(str(arms), "--resume", stdin="end session\nend session\n")
+    assert second.exit_code == 0 and "Welcome back. First." in second.stdout
+    nothing = _typed("--resume", stdin="")
+    assert nothing.exit_code == 1
+    assert nothing.stderr == "voice-guide: there is no interrupted session to resume.\n"
+
+
+def test_history_counts_a_step_repeated_by_go_back_once(home: Path) -> None:
+    routine = _routine(home, "arms", "Arms")
+    result = _typed(str(routine), stdin="next\ngo back\nnext\ngo back\nnext\nend session\n")
+    assert result.exit_code == 0, result.output
+    with Store() as store:
+        (record,) = store.history()
+    assert (record.steps_done, record.steps_total, record.status) == (1, 2, "ended early")
+    table = CliRunner().invoke(cli, ["history"])
+    assert " 1/2 " in table.stdout
+
+
+def test_hints_name_the_command_as_it_was_started(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice_guide.cli import hints
+
+    routine = _routine(home, "arms", "Arms")
+    launched = _typed(str(routine), stdin="", env={"VOICE_GUIDE_LAUNCHER": "scripts/run"})
+    assert (
+        launched.stderr.splitlines()[-1] == "Session saved. Continue it with: scripts/run --resume"
+    )
+    monkeypatch.setattr(sys, "argv", [".venv/bin/voice-guide"])
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert hints.command("run", "--resume") == ".venv/bin/voice-guide run --resume"
+    monkeypatch.setattr(sys, "argv", ["/x/voice_guide/__main__.py"])
+    assert hints.command("history") == f"{sys.executable} -m voice_guide history"
+    monkeypatch.setenv("VOICE_GUIDE_LAUNCHER", "./scripts/run")
+    assert hints.command("run", "my routine", "--resume") == "./scripts/run 'my routine' --resume"
+    assert hints.command("models", "list") == f"{sys.executable} -m voice_guide models list"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -639,6 +640,8 @@ class Session:
         state = replace(state, anchor_time=now)
         out.add(Restored(state.index))
         out.say(self.prompts.text("welcome_back", recap=self._recap(state, now)), "ack")
+        if state.phase is not Phase.ASKING:  # what the hands were doing, briefly
+            out.say(_first_sentence(self._step(state).say), "instruction")
         if state.phase in _FROZEN:
             if state.phase is Phase.CONFIRMING:
                 state = replace(state, phase=Phase.PAUSED, asked_from=None, ask_deadline=None)
@@ -723,3 +726,7 @@ def _acknowledge(effects: list[Effect]) -> None:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)[0]

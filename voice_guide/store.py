@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from voice_guide import paths
 from voice_guide.errors import VoiceGuideError
+from voice_guide.files import open_regular
 
 __all__ = [
     "ENDINGS",
@@ -569,6 +570,8 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
     seconds = _number(duration)
     if seconds is None or seconds < 0:
         problems.append("the duration is unreadable")
+    if _number(started) is None:
+        problems.append("the start time is unreadable")
     counts = [_number(steps_done), _number(steps_total)]
     if any(value is None for value in counts) and ended != "interrupted":
         problems.append("the number of steps is unreadable")
@@ -626,13 +629,14 @@ def _connect(path: Path, timeout: float, *, read_only: bool = False) -> sqlite3.
 def _damage(path: Path, timeout: float) -> str | None:
     """Why the file at `path` is not a usable SQLite database; None if it is, or is new."""
     try:
-        with path.open("rb") as file:
+        with open_regular(path) as file:  # a FIFO here would hang the open
             head = file.read(len(_SQLITE_HEADER))
     except FileNotFoundError:
         return None
-    except OSError as error:
+    except OSError as error:  # not a regular file, no permission, ...: not ours to move
         raise StoreError(
-            f"The session database {path} cannot be read ({error.strerror})."
+            f"The session database {path} cannot be read ({error.strerror}); move it away or "
+            "set VOICE_GUIDE_HOME to another folder (it was left as it is)."
         ) from None
     if not head:
         return None  # an empty file is a new database to SQLite

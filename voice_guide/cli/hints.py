@@ -35,7 +35,7 @@ def _program() -> list[str]:
         if found and _same_file(found, started):
             return ["voice-guide"]
         return [started]
-    if Path(started).name == "__main__.py":  # python -m voice_guide
+    if Path(started).parts[-2:] == ("voice_guide", "__main__.py"):  # python -m voice_guide
         return [sys.executable, "-m", "voice_guide"]
     return ["voice-guide"]
 

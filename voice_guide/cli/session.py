@@ -513,8 +513,8 @@ def _unfit(point: ResumePoint, model: Routine) -> str | None:
     steps = Session(model).steps
     if not 0 <= state.index < len(steps):
         return (
-            f"the routine changed since (it has {len(steps)} steps now, the session was at "
-            f"step {state.index + 1})"
+            f"the routine changed since (it has {len(steps)} step{'s' * (len(steps) != 1)} "
+            f"now, the session was at step {state.index + 1})"
         )
     known = {step.id for step in steps}
     gone = sorted(set(state.done) - known)

@@ -90,6 +90,13 @@ def history(recipient: str | None, limit: int, as_json: bool) -> None:
         click.echo(_table(records))
     else:
         click.echo(f"No sessions{' with ' + recipient if recipient else ''} yet.")
+    for record in records:
+        if record.problems:
+            click.echo(
+                f"voice-guide: session {record.session_id} is shown without what could not be "
+                f"read ({'; '.join(record.problems)}).",
+                err=True,
+            )
 
 
 def _parse_pressure(
