@@ -460,7 +460,7 @@ def _typed(*args: str, stdin: str, env: dict[str, str] | None = None):
 
 def test_text_mode_says_what_it_heard_without_bare_markers(home: Path) -> None:
     routine = _routine(home, "arms", "Arms")
-    result = _typed(str(routine), stdin="a little lighter\nbanana\nnext\nend session\n")
+    result = _typed(str(routine), stdin="a little lighter\nbanana\nnext\nend session\nyes\n")
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "heard: lighter ('a little lighter')\n" in out
@@ -484,7 +484,7 @@ def test_end_of_input_saves_exits_0_and_resume_continues(home: Path) -> None:
     assert (record.status, record.steps_done, record.steps_total) == ("interrupted", 1, 2)
     assert point is not None and point.state is not None and point.state["index"] == 1
 
-    second = _typed("--resume", stdin="end session\n")
+    second = _typed("--resume", stdin="end session\nyes\n")
     assert second.exit_code == 0, second.output
     lines = second.stdout.splitlines()
     assert lines[0].endswith("] Welcome back. Second. About 20 minutes left.")
@@ -500,7 +500,7 @@ def test_resume_clock_continues_where_it_stopped(home: Path) -> None:
         sid = store.start_session(str(routine), "Arms", None, 1000.0)
         state = {"phase": "running", "index": 1, "anchor_time": 0.0, "anchor_elapsed": 60.0}
         store.checkpoint(sid, state, 754.0)
-    result = _typed("--resume", stdin="end session\n")
+    result = _typed("--resume", stdin="end session\nyes\n")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
         "[12:34] Welcome back. Second. About 19 minutes left.\n[12:34] Now the upper arms.\n"
@@ -515,7 +515,7 @@ def test_resume_without_a_routine_finds_any_routine_and_names_the_others(home: P
             store.checkpoint(
                 sid, {"phase": "running", "index": 0, "anchor_time": 0, "anchor_elapsed": 0}, 9
             )
-    result = _typed("--resume", stdin="end session\nend session\n")  # the closing, then out
+    result = _typed("--resume", stdin="end session\nyes\n" * 2)  # to the closing, then out
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("[00:09] Welcome back. First.")
     (note,) = [line for line in result.stderr.splitlines() if "also interrupted" in line]
@@ -523,7 +523,7 @@ def test_resume_without_a_routine_finds_any_routine_and_names_the_others(home: P
     assert note.endswith(f"); continue it with: voice-guide run {arms} --resume")
     with Store() as store:
         assert [r.status for r in store.history()] == ["ended early", "interrupted"]
-    second = _typed(str(arms), "--resume", stdin="end session\nend session\n")
+    second = _typed(str(arms), "--resume", stdin="end session\nyes\n" * 2)
     assert second.exit_code == 0 and "Welcome back. First." in second.stdout
     nothing = _typed("--resume", stdin="")
     assert nothing.exit_code == 1
@@ -532,7 +532,7 @@ def test_resume_without_a_routine_finds_any_routine_and_names_the_others(home: P
 
 def test_history_counts_a_step_repeated_by_go_back_once(home: Path) -> None:
     routine = _routine(home, "arms", "Arms")
-    result = _typed(str(routine), stdin="next\ngo back\nnext\ngo back\nnext\nend session\n")
+    result = _typed(str(routine), stdin="next\ngo back\nnext\ngo back\nnext\nend session\nyes\n")
     assert result.exit_code == 0, result.output
     with Store() as store:
         (record,) = store.history()
