@@ -428,8 +428,10 @@ def _pressure_levels(step: _Step, lexicon: Lexicon) -> tuple[list[int], Source |
 def _range(levels: list[int], top: int) -> Range:
     low, high = min(levels), max(levels)
     if low == high:
-        # One pressure word: room for the partner to ask one level either way.
-        return Range(max(1, low - 1), min(top, low + 1), low)
+        # One pressure word: room to ask for one level either way, but the deepest level
+        # only where the guide says so.
+        ceiling = top if low == top else max(low, top - 1)
+        return Range(max(1, low - 1), min(ceiling, low + 1), low)
     return Range(low, high, low)
 
 
