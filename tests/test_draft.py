@@ -63,14 +63,15 @@ def test_back_massage_text_sections_steps_and_values() -> None:
     ]
     # "about two minutes"; "two to three minutes" -> the middle; "a minute or so"; digits.
     assert durations(routine) == [None, 120, 150, 60, 90, 60, 30]
-    assert [step.area for step in routine.all_steps] == [
-        None,
-        "back",
-        "shoulders",
-        "neck",
-        "mid-back",
-        "lower-back",
-        "shoulders",
+    # Body words in the instructions; "your thumbs and fingers" are the giver's tools.
+    assert [step.all_areas for step in routine.all_steps] == [
+        (),
+        ("back", "lower-back", "shoulders"),
+        ("shoulders", "neck", "arms"),
+        ("neck",),
+        ("mid-back", "back"),
+        ("lower-back",),
+        ("shoulders", "lower-back", "back"),
     ]
     steps = {step.id: step for step in routine.all_steps}
     assert steps["before-you-start"].safety == [
@@ -118,7 +119,7 @@ def test_hand_massage_markdown() -> None:
     ]
     # List items are steps; "about two minutes in total" is the whole step's time.
     assert durations(routine) == [None, None, 60, 45, 120, 30, 60, 30]
-    assert {step.area for step in routine.all_steps} == {"hands", None}
+    assert {step.all_areas for step in routine.all_steps} == {("hands",), ("hands", "arms"), ()}
     # A quote block of only a safety note, before any step: the routine's safety.
     assert routine.safety == ["Avoid massaging a hand with cuts, swelling or a painful joint."]
     squeeze = next(step for step in routine.all_steps if step.offer)
@@ -141,7 +142,8 @@ def test_stretching_web_page_without_page_furniture() -> None:
     ]
     # 30 s + another 30 s; "thirty seconds for each leg" counts twice; "in all".
     assert durations(routine) == [60, 60, 20, 60, 60, 150, 60]
-    assert [step.area for step in routine.all_steps] == [
+    # A heading that names an area comes first ("Neck", "Chest", "Legs").
+    assert [step.all_areas[0] for step in routine.all_steps] == [
         "neck",
         "shoulders",
         "upper-back",
@@ -246,7 +248,7 @@ def test_readme_example_round_trip() -> None:
     routine = parse_routine(result.text, "hand.yaml").routine
     assert routine.title == original.title
     assert durations(routine) == durations(original)
-    assert [s.area for s in routine.all_steps] == [s.area for s in original.all_steps]
+    assert [s.all_areas for s in routine.all_steps] == [s.all_areas for s in original.all_steps]
     assert routine.all_steps[0].say.startswith(original.all_steps[0].say.rstrip("."))
     assert routine.pressure is not None and routine.pressure.name(1) == "light"
     assert result.todos == []

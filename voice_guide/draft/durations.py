@@ -30,6 +30,8 @@ class Found:
     """Followed by 'each side' or 'for each leg': counted twice."""
     ranged: bool = False
     """Written as a range ('two to three minutes'): the middle is taken."""
+    start: int = 0
+    """Where the words start in the text (character offset)."""
 
 
 @cache
@@ -59,7 +61,8 @@ def find_durations(text: str, lexicon: Lexicon) -> list[Found]:
         total = bool(lexicon.total.match(after.lstrip(" ,")))
         seconds = min(seconds * 2 if each_side else seconds, MAX_SECONDS)
         phrase = " ".join(match.group(0).split())
-        found.append(Found(seconds, phrase, total, each_side, bool(match.group("high"))))
+        ranged = bool(match.group("high"))
+        found.append(Found(seconds, phrase, total, each_side, ranged, match.start()))
     return found
 
 

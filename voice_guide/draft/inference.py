@@ -197,7 +197,7 @@ def _place_safety(reading: _Reading, safety: list[Sentence]) -> None:
 
 def _routine(reading: _Reading, guide: str, title: Value[str]) -> DraftRoutine:
     lexicon = reading.lexicon
-    levels_used = [_pressure_levels(step, lexicon) for step in reading.steps]
+    levels_used = [_pressure_levels(step, lexicon, reading.source) for step in reading.steps]
     top = max((level for levels, _ in levels_used for level in levels), default=0)
     drafted: list[tuple[int, DraftStep]] = []
     ids: set[str] = set()
@@ -255,7 +255,7 @@ def _drafted_steps(
             sentences[0] = Sentence(rest[0].upper() + rest[1:], sentences[0].line)
         else:
             sentences = sentences[1:] or [Sentence("Carry on as before.", sentences[0].line)]
-    duration = _duration(step, lexicon)
+    duration = _duration(step, lexicon, reading.source)
     parts = [(s, part) for s in sentences for part in speakable_parts(s.text)]
     groups = _chunk_parts(parts, timed=duration.value is not None)
     areas = _areas(reading, step, heading, alone)
@@ -334,7 +334,7 @@ def _offer(match: re.Match[str], sentence: Sentence) -> Value[str]:
     return Value(f"Would {person} like {what}?", Source(sentence.line, match.group(0).strip(" ,;")))
 
 
-def _duration(step: _Step, lexicon: Lexicon) -> Value[float | None]:
+def _duration(step: _Step, lexicon: Lexicon, source: SourceText) -> Value[float | None]:
     found = step.durations(lexicon)
     if not found:
         return Value(
@@ -351,7 +351,8 @@ def _duration(step: _Step, lexicon: Lexicon) -> Value[float | None]:
     if len(used) > 1:
         notes.append("added up: " + " + ".join(format_duration(f.seconds) for _, f in used))
     quote = ", ".join(f.phrase for _, f in used)
-    return Value(seconds, Source(used[0][0].line, quote, "; ".join(notes)))
+    line = source.line_at(used[0][0].text, used[0][1].start, used[0][0].line)
+    return Value(seconds, Source(line, quote, "; ".join(notes)))
 
 
 def _areas(
@@ -361,12 +362,13 @@ def _areas(
     names them too (or labels this step alone)."""
     found: dict[str, Source] = {}
     for sentence in step.instructions:
-        for name, words in _area_words(reading, sentence.text):
-            found.setdefault(name, Source(sentence.line, words))
+        for name, start, words in _area_words(reading, sentence.text):
+            line = reading.source.line_at(sentence.text, start, sentence.line)
+            found.setdefault(name, Source(line, words))
     if heading is None or heading.source is None:
         return tuple(Value(name, source) for name, source in found.items())
     labelled: dict[str, Source] = {}
-    for name, words in _area_words(reading, heading.value):
+    for name, _, words in _area_words(reading, heading.value):
         if name in found or alone:
             labelled.setdefault(
                 name, found.get(name) or Source(heading.source.line, words, "the heading")
@@ -375,8 +377,8 @@ def _areas(
     return tuple(Value(name, source) for name, source in ordered.items())
 
 
-def _area_words(reading: _Reading, text: str) -> Iterable[tuple[str, str]]:
-    """(area, words) for each body word in `text`, in order of appearance."""
+def _area_words(reading: _Reading, text: str) -> Iterable[tuple[str, int, str]]:
+    """(area, offset, words) for each body word in `text`, in order of appearance."""
     taken: list[tuple[int, int]] = []
     matches = []
     for name, pattern in reading.lexicon.areas:
@@ -399,11 +401,13 @@ def _area_words(reading: _Reading, text: str) -> Iterable[tuple[str, str]]:
         if name == "back" and text[end : end + 4].lower() == " of ":
             continue  # 'the back of the chair'
         kept.append((start, name, words))
-    for _, name, words in sorted(kept):
-        yield name, words
+    for start, name, words in sorted(kept):
+        yield name, start, words
 
 
-def _pressure_levels(step: _Step, lexicon: Lexicon) -> tuple[list[int], Source | None]:
+def _pressure_levels(
+    step: _Step, lexicon: Lexicon, text: SourceText
+) -> tuple[list[int], Source | None]:
     levels: list[int] = []
     source = None
     for sentence in step.instructions:
@@ -421,7 +425,9 @@ def _pressure_levels(step: _Step, lexicon: Lexicon) -> tuple[list[int], Source |
         if found:
             levels += [level for level, _ in found]
             words_used = " ".join(dict.fromkeys(word for _, word in found))
-            source = source or Source(sentence.line, words_used)
+            first = re.search(rf"\b{re.escape(found[0][1])}\b", lowered)
+            line = text.line_at(sentence.text, first.start() if first else 0, sentence.line)
+            source = source or Source(line, words_used)
     return levels, source
 
 

@@ -59,6 +59,10 @@ class SourceText:
         match = pattern.search(window)
         return start if match is None else first + window.count("\n", 0, match.start()) + 1
 
+    def line_at(self, sentence: str, offset: int, line: int) -> int:
+        """The line of the words at `offset` in a sentence that starts on `line`."""
+        return self.line_of(sentence[offset:], line) if offset else line
+
 
 def split_sentences(text: str, line: int, source: SourceText) -> list[Sentence]:
     """The sentences of one block; each sentence's line is looked up in `source`."""

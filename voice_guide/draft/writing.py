@@ -94,10 +94,12 @@ def _step(out: _Writer, step: DraftStep, indent: str) -> None:
         out.put(f"{inner}duration: wait for next", step.duration)
     else:
         out.put(f"{inner}duration: {format_duration(step.duration.value)}", step.duration)
-    if step.areas:
-        first, *others = step.areas
-        also = ", ".join(area.value for area in others)
-        out.put(f"{inner}area: {first.value}", first, extra=f"also worked: {also}" if also else "")
+    if len(step.areas) == 1:
+        out.put(f"{inner}area: {step.areas[0].value}", step.areas[0])
+    elif step.areas:
+        out.put(f"{inner}areas:  # avoiding any of them leaves the step out")
+        for area in step.areas:
+            out.put(f"{inner}  - {area.value}", area)
     if step.pressure:
         level = step.pressure.value
         out.put(
