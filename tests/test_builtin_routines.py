@@ -14,20 +14,20 @@ from click.testing import CliRunner
 
 import voice_guide.cli.routines  # noqa: F401  (registers check and preview)
 from voice_guide.cli import cli
-from voice_guide.commands import Command, phrase_table
+from voice_guide.commands import Command, parse_command, phrase_table
 from voice_guide.effects import Say
 from voice_guide.routine.lint import lint
 from voice_guide.routine.loader import builtin_names, load_routine, read_routine
 from voice_guide.routine.model import Routine, Step
 from voice_guide.routine.speech_time import estimate_speech_seconds
 from voice_guide.routine.timeline import build_timeline
-from voice_guide.session import Heard, Phase, Profile, Session, Start
+from voice_guide.session import Heard, Phase, Profile, Session, Start, Tick
 
 # Seconds of quiet kept between one spoken block and the next cue or step.
 MARGIN = 5.0
 NAMES = ["back-massage", "neck-and-shoulders"]
 """The massages (with a pressure scale)."""
-ALL = [*NAMES, "stretch-break"]
+ALL = [*NAMES, "stretch-break", "neck-and-shoulders-ko"]
 """Every built-in routine."""
 
 
@@ -115,14 +115,14 @@ def test_loads_with_the_five_level_scale(name: str) -> None:
     assert routine.pressure.start == 2
 
 
-WAITING = {"back-massage": ["consent"], "neck-and-shoulders": [], "stretch-break": []}
+WAITING = {"back-massage": ["consent"], "neck-and-shoulders": []}
 """Steps that last until "next": only the talk before touching waits for the people."""
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_runs_start_to_end_with_nobody_speaking(name: str) -> None:
     routine = load(name)
-    assert [step.id for step in routine.all_steps if not step.timed] == WAITING[name]
+    assert [step.id for step in routine.all_steps if not step.timed] == WAITING.get(name, [])
     timeline = build_timeline(routine)
     assert timeline.entries[-1].kind == "closing"
     worked = [span.step_id for span in timeline.steps]
@@ -407,3 +407,57 @@ def test_unknown_area_names_are_refused_with_a_did_you_mean() -> None:
     saved = cli_runner.invoke(cli, ["profile", "anna", "--avoid", "Lower back"])
     assert saved.exit_code == 0, saved.output
     assert "avoid:    lower-back" in cli_runner.invoke(cli, ["profile", "anna"]).output
+
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def test_a_korean_session_is_in_korean_from_greeting_to_closing() -> None:
+    routine = load("neck-and-shoulders-ko")
+    session = Session(routine)
+    said: list[str] = []
+
+    def run(event: Start | Heard | Tick, now: float) -> None:
+        nonlocal state
+        state, effects = session.handle(state, event, now)
+        said.extend(e.text for e in effects if isinstance(e, Say))
+
+    def hear(words: str, now: float) -> None:
+        command = parse_command(words, "ko")
+        assert command is not None, words
+        run(Heard(command, words), now)
+
+    def until(now: float) -> None:
+        while (wake := session.wake_time(state)) is not None and wake <= now:
+            run(Tick(), wake)
+
+    state = session.initial()
+    run(Start(), 0.0)
+    until(70.0)
+    hear("살살", 70.0)  # lighter in the shoulder glide
+    hear("도움말", 75.0)
+    hear("시간", 80.0)
+    hear("아파", 90.0)
+    hear("네", 95.0)  # the check-in: all right
+    hear("끝", 100.0)
+    hear("아니요", 101.0)  # not the end after all
+    until(1000.0)
+    assert state.phase is Phase.ENDED
+    assert said[:3] == [
+        "환영합니다. 오늘은 어깨와 목 마사지입니다. 무엇을 말할 수 있는지 궁금하면 언제든 "
+        "도움말이라고 하세요.",
+        "척추와 목 앞쪽은 절대 누르지 마세요.",
+        routine.all_steps[0].say,
+    ]
+    assert "아주 약함. 손바닥을 피부에 살짝 대기만 하세요." in said
+    assert "이 단계는 약 1분, 전체는 약 4분 남았어요." in said
+    assert "다행이에요. 아주 약함 압력으로 이어서 할게요." in said
+    assert "세션을 끝낼까요? 끝내려면 네, 계속하려면 아니요라고 하세요." in said
+    assert "알겠어요, 이어서 할게요." in said
+    # After the pain, the next shoulder step starts at the lowered level, below its minimum.
+    assert (
+        said[said.index("이제 어깨 엄지 원 그리기.") + 3] == "손바닥을 피부에 살짝 대기만 하세요."
+    )
+    assert said[-1] == "세션이 모두 끝났어요. 수고하셨어요."
+    english = [text for text in said if re.search(r"[A-Za-z]", text) or not HANGUL.search(text)]
+    assert english == []

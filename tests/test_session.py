@@ -626,3 +626,24 @@ def test_a_routine_without_pressure_carries_none():
     ]
     assert s.hear(Command.YES, 3.0) == ["Good. We carry on, gently."]
     assert SessionState.from_dict(s.state.to_dict()) == s.state
+
+
+def test_every_language_pack_has_every_sentence_with_the_same_fields():
+    from voice_guide.commands.prompts import prompt_languages, prompts
+
+    english = prompts("en")
+    assert prompt_languages() == ["en", "ko"]
+    for language in prompt_languages():
+        pack = prompts(language)
+        assert pack.keys == english.keys, language
+        for key in english.keys:
+            assert pack.fields(key) == english.fields(key), (language, key)
+
+
+def test_help_is_generated_from_the_phrase_table():
+    from voice_guide.commands.prompts import prompts
+
+    assert prompts("en").help() == (
+        "You can say: next, go back, repeat, lighter, stronger, that feels great, pause, "
+        "continue, ouch, how long, or end session."
+    )

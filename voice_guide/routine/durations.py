@@ -101,12 +101,3 @@ def format_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m"
     return f"{secs}s"
-
-
-def spoken_duration(seconds: float) -> str:
-    """A duration as a person would say it: 'about 2 minutes', '40 seconds'."""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} seconds"
-    minutes = round(whole / 60)
-    return "about 1 minute" if minutes == 1 else f"about {minutes} minutes"

@@ -7,6 +7,7 @@ generated from the language's phrase table, so it always names phrases the liste
 
 from __future__ import annotations
 
+import string
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
@@ -44,6 +45,11 @@ class Prompts:
     def keys(self) -> frozenset[str]:
         """Every sentence key this pack defines."""
         return frozenset(self._texts)
+
+    def fields(self, key: str) -> frozenset[str]:
+        """The {fields} sentence `key` takes (the same in every language)."""
+        parsed = string.Formatter().parse(self._texts[key])
+        return frozenset(name for _, name, _, _ in parsed if name)
 
     def text(self, key: str, **fields: object) -> str:
         """The sentence `key` with its {fields} filled in."""
