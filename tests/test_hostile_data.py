@@ -12,9 +12,12 @@ import contextlib
 import errno
 import json
 import os
+import pty
+import signal
 import sqlite3
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 import wave
@@ -654,3 +657,194 @@ def test_history_shows_damaged_rows_without_what_cannot_be_read(
     assert item["session_id"] == sid
     expected = f"voice-guide: session {sid} is shown without what could not be read ({problem}).\n"
     assert result.stderr == (expected if problem else "")
+
+
+# -- live sessions in real processes: one writer, "saved" only when saved ----------------
+
+LONG_ROUTINE = """\
+title: Long
+steps:
+  - id: first
+    say: Rest your hands on the shoulders.
+    duration: 20m
+  - id: second
+    say: Now the upper arms.
+    duration: 20m
+  - id: third
+    say: Now the hands.
+    duration: 20m
+"""
+
+
+def _session(home: Path, *args: str) -> subprocess.Popen[str]:
+    """`voice-guide run ... --keyboard --text` in its own process, stdin kept open."""
+    env = {**os.environ, "VOICE_GUIDE_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env.pop("VOICE_GUIDE_LAUNCHER", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "voice_guide", "run", *args, "--keyboard", "--text"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _peek(process: subprocess.Popen[str]) -> str:
+    """The first line the process printed (blocks until it prints one)."""
+    assert process.stdout is not None
+    return process.stdout.readline()
+
+
+def _saved_state(home: Path) -> tuple[dict | None, float]:
+    with Store(home / "sessions.sqlite3") as store:
+        point = store.unfinished()
+    assert point is not None
+    return point.state, point.session_time
+
+
+def _wait_for(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _checkpointed(home: Path) -> bool:
+    try:
+        with Store(home / "sessions.sqlite3") as store:
+            return store.unfinished() is not None
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def long_routine(tmp_path: Path) -> Path:
+    path = tmp_path / "long.yaml"
+    path.write_text(LONG_ROUTINE, encoding="utf-8")
+    return path
+
+
+def test_a_second_resume_of_a_running_session_is_refused_in_one_sentence(
+    tmp_path: Path, long_routine: Path
+) -> None:
+    home = tmp_path / "home"
+    first = _session(home, str(long_routine))
+    try:
+        _wait_for(lambda: _checkpointed(home))
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=20) == 130
+        writer = _session(home, "--resume")
+        _wait_for(lambda: "Welcome back" in _peek(writer))
+        started = time.monotonic()
+        second = _session(home, "--resume")
+        out, err = second.communicate("stronger\n", timeout=20)
+        assert time.monotonic() - started < 15
+        assert second.returncode == 1, err
+        (line,) = err.splitlines()
+        assert line == (
+            f"voice-guide: Session 1 is already running in another voice-guide (process "
+            f"{writer.pid}); end that one first (only one can write a session, or its changes "
+            "would be lost)."
+        )
+        assert out == ""
+        assert writer.poll() is None  # the first writer goes on undisturbed
+    finally:
+        for process in (first, writer):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    # A killed writer leaves no lock behind: the session can be resumed again.
+    third = _session(home, "--resume")
+    out, err = third.communicate("", timeout=30)
+    assert third.returncode == 0, err
+    assert "Welcome back. First." in out
+
+
+def test_keyboard_session_checkpoints_time_worked_inside_a_step(
+    tmp_path: Path, long_routine: Path
+) -> None:
+    home = tmp_path / "home"
+    session = _session(home, str(long_routine))
+    try:
+        _wait_for(lambda: _checkpointed(home))
+        time.sleep(7)  # no command typed: only the periodic checkpoint saves this time
+    finally:
+        session.kill()  # SIGKILL: nothing is saved on the way out
+        session.wait()
+    state, session_time = _saved_state(home)
+    assert state is not None and state["index"] == 0
+    assert session_time >= 5.0
+    history = _history(home)
+    assert " 0:05 " in history.stdout or " 0:06 " in history.stdout or " 0:07 " in history.stdout
+
+
+def test_a_disk_full_mid_session_is_never_called_saved(full_disk: Path, long_routine: Path) -> None:
+    session = _session(full_disk, str(long_routine))
+    assert session.stdin is not None
+    try:
+        _wait_for(lambda: _checkpointed(full_disk))
+        session.stdin.write("next\n")
+        session.stdin.flush()
+        _wait_for(lambda: (_saved_state(full_disk)[0] or {}).get("index") == 1)
+        fill(full_disk)
+        session.stdin.write("next\n")  # the third step: not saved
+        session.stdin.flush()
+        time.sleep(1.5)
+        session.send_signal(signal.SIGTERM)
+        _, err = session.communicate(timeout=20)
+    finally:
+        if session.poll() is None:
+            session.kill()
+    assert session.returncode == 130, err
+    lines = err.splitlines()
+    assert lines[0] == (
+        f"voice-guide: could not save the session (The session database "
+        f"{full_disk / 'sessions.sqlite3'} cannot be written: the disk is full; free some space "
+        "and try again (the file was left as it is).)"
+    )
+    assert lines[-1].startswith(
+        f"voice-guide: the last part of the session could not be saved; {sys.executable} -m "
+        "voice_guide run --resume continues from 00:0"
+    )
+    assert "Session saved" not in err
+    assert len([line for line in lines if line]) == 2, lines  # the failure once, the goodbye
+    (full_disk / "filler").unlink()
+    resumed = _session(full_disk, "--resume")
+    out, err = resumed.communicate("", timeout=30)
+    assert resumed.returncode == 0, err
+    assert out.splitlines()[0].endswith("] Welcome back. Second. About 20 minutes left.")
+
+
+def test_typed_session_on_a_terminal_shows_a_prompt_and_ctrl_d_saves(
+    tmp_path: Path, long_routine: Path
+) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "VOICE_GUIDE_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env.pop("VOICE_GUIDE_LAUNCHER", None)
+    controller, terminal = pty.openpty()
+    try:
+        session = subprocess.Popen(
+            [sys.executable, "-m", "voice_guide", "run", str(long_routine), "--keyboard", "--text"],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert session.stdout is not None
+        head = os.read(session.stdout.fileno(), 8)  # blocks until the guide starts talking
+        os.write(controller, b"lighter\n")
+        time.sleep(1.0)
+        os.write(controller, b"\x04")  # Ctrl-D at the start of a line: end of input
+        out, err = session.communicate(timeout=20)
+        out = head + out
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert session.returncode == 0, err
+    # Each printed line starts where the prompt was ("\r"), and the prompt comes back after it.
+    assert b"Rest your hands on the shoulders.\n> \rheard: lighter\n> \r[00:00] " in out
+    assert out.endswith(b"> \n")
+    assert err.decode().splitlines()[-1] == (
+        f"Session saved. Continue it with: {sys.executable} -m voice_guide run --resume"
+    )

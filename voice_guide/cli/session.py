@@ -252,8 +252,6 @@ class _LiveRun:
                             runner, model.language, sys.stdin, offset=failure.at, started=True
                         )
                 else:
-                    if typed:
-                        terminal.show_prompt()
                     end = run_keyboard(
                         runner,
                         model.language,
@@ -271,12 +269,17 @@ class _LiveRun:
         finally:
             record.close()
         summary = runner.summary(end)
-        if not runner.ended:  # the input ended: saved, to be continued
-            store.finish(self.session_id, {**summary, "ended": "interrupted"})
+        if not runner.ended:  # the input ended: to be continued
+            summary = {**summary, "ended": "interrupted"}
             terminal.end_line()
+        try:
+            store.finish(self.session_id, summary)
+        except StoreError as error:
+            self.saver.error = error
+            click.echo(f"voice-guide: {error} {self.saver.farewell()}", err=True)
+            sys.exit(1)
+        if not runner.ended:
             click.echo(self.saver.farewell(), err=True)
-            return
-        store.finish(self.session_id, summary)
 
 
 class _Terminal:
