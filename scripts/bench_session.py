@@ -51,6 +51,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from voice_guide.commands import Command, parse_command
+from voice_guide.commands.prompts import prompts
 from voice_guide.routine.loader import load_routine
 from voice_guide.routine.model import Routine
 from voice_guide.routine.timeline import build_timeline
@@ -707,9 +708,10 @@ def acted_on(events: list[dict[str, Any]], heard: dict[str, Any], command: Comma
     if command is Command.NEXT:  # the next step, or the end after the last one
         return any(e["event"] in ("step", "end") for e in now)
     if command in (Command.LIGHTER, Command.STRONGER):
+        answers = {prompts("en").text(key) for key in ("lightest", "deepest", "no_pressure_step")}
         return any(
             (e["event"] == "pressure" and e["reason"] == command.value)
-            or (e["event"] == "say" and "already the" in e["text"])
+            or (e["event"] == "say" and e["text"] in answers)
             for e in now
         )
     return any(e["event"] not in ("heard", "ignored", "person") for e in now)

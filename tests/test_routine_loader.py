@@ -17,17 +17,15 @@ from click.testing import CliRunner
 import voice_guide.cli.routines  # noqa: F401  (registers the routine commands)
 from voice_guide.cli import cli
 from voice_guide.commands import languages
+from voice_guide.library import available_routines, load_routine, read_routine
 from voice_guide.routine.lint import lint
 from voice_guide.routine.loader import (
     MAX_BYTES,
     MAX_CUES,
     MAX_STEPS,
     RoutineError,
-    available_routines,
-    load_routine,
     load_text,
     parse_routine,
-    read_routine,
 )
 
 STEP = "  - id: a\n    say: Glide your palms slowly.\n    duration: 1m\n"

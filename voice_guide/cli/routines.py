@@ -15,15 +15,14 @@ import click
 from voice_guide import paths
 from voice_guide.cli import cli
 from voice_guide.files import atomic_write, check_writable_target
+from voice_guide.library import available_routines, read_routine
 from voice_guide.routine.durations import format_duration
 from voice_guide.routine.lint import lint
 from voice_guide.routine.loader import (
     NAME_PATTERN,
     LoadedRoutine,
     RoutineError,
-    available_routines,
     builtin_names,
-    read_routine,
 )
 from voice_guide.routine.model import Routine, Step
 from voice_guide.routine.timeline import WAIT_ESTIMATE, build_timeline

@@ -28,7 +28,6 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from voice_guide import paths
 from voice_guide.commands import languages
 from voice_guide.errors import VoiceGuideError
 from voice_guide.files import NotARegularFile, open_regular
@@ -209,12 +208,12 @@ _Loader.add_implicit_resolver(
 # -- public API -------------------------------------------------------------------------
 
 
-def load_routine(path_or_name: str | os.PathLike[str]) -> Routine:
-    """Load a routine from a file path, or by name (user routines first, then built-in).
+def load_routine(path_or_name: str | os.PathLike[str], folder: Path | None = None) -> Routine:
+    """Load a routine from a file path, or by name (in `folder` first, then built-in).
 
     Raises RoutineError listing every problem found.
     """
-    return read_routine(path_or_name).routine
+    return read_routine(path_or_name, folder).routine
 
 
 def load_text(text: str | bytes, source_name: str = "<text>") -> Routine:
@@ -222,11 +221,12 @@ def load_text(text: str | bytes, source_name: str = "<text>") -> Routine:
     return parse_routine(text, source_name).routine
 
 
-def read_routine(path_or_name: str | os.PathLike[str]) -> LoadedRoutine:
+def read_routine(path_or_name: str | os.PathLike[str], folder: Path | None = None) -> LoadedRoutine:
     """Like `load_routine`, also returning where each part is written (for lints).
 
     A string containing a path separator or ending in .yaml/.yml (or any PathLike) is a
-    file path; anything else is a routine name, which can never leave the routines folder.
+    file path; anything else is a routine name, looked up in `folder` (a user's routines,
+    see voice_guide.library), then among the built-in ones; a name never leaves them.
     """
     if isinstance(path_or_name, os.PathLike) or _looks_like_path(path_or_name):
         return _read_file(Path(path_or_name))
@@ -243,13 +243,13 @@ def read_routine(path_or_name: str | os.PathLike[str]) -> LoadedRoutine:
                 )
             ]
         )
-    user = paths.routines_dir() / f"{name}.yaml"
-    if os.path.lexists(user):  # a FIFO or a link here is refused when read, not skipped
+    user = folder / f"{name}.yaml" if folder else None
+    if user and os.path.lexists(user):  # a FIFO or a link here is refused when read
         return _read_file(user)
     builtin = _builtin_dir() / f"{name}.yaml"
     if builtin.is_file():
         return parse_routine(builtin.read_bytes(), str(builtin))
-    known = [info.name for info in available_routines()]
+    known = [info.name for info in available_routines(folder)]
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"known routines: {', '.join(known)}"
     raise RoutineError(
@@ -332,13 +332,12 @@ def builtin_names() -> list[str]:
     )
 
 
-def available_routines() -> list[RoutineInfo]:
-    """Built-in routines, then the user's (from the user routines folder), by name."""
+def available_routines(folder: Path | None = None) -> list[RoutineInfo]:
+    """Built-in routines, then those in `folder` (a user's routines), by name."""
     found = [
         RoutineInfo(name, True, str(_builtin_dir() / f"{name}.yaml")) for name in builtin_names()
     ]
-    folder = paths.routines_dir()
-    if folder.is_dir():
+    if folder and folder.is_dir():
         for path in sorted(folder.glob("*.yaml")):
             name = path.name.removesuffix(".yaml")
             if NAME_PATTERN.fullmatch(name):
