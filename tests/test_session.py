@@ -647,3 +647,52 @@ def test_help_is_generated_from_the_phrase_table():
         "You can say: next, go back, repeat, lighter, stronger, that feels great, pause, "
         "continue, ouch, how long, or end session."
     )
+
+
+CORE = [
+    "voice_guide/session.py",
+    "voice_guide/pressure.py",
+    "voice_guide/effects.py",
+    "voice_guide/commands/prompts/__init__.py",
+    "voice_guide/routine/model.py",
+    "voice_guide/routine/loader.py",
+    "voice_guide/routine/lint.py",
+    "voice_guide/routine/timeline.py",
+    "voice_guide/routine/areas.py",
+]
+"""The pure core: the state machine, its feature, its words and the routine model."""
+
+
+def test_the_core_is_pure_no_audio_clock_cli_or_user_folder():
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    forbidden = ("time", "datetime", "threading", "click", "sounddevice", "pyttsx3", "numpy")
+    outside = ("speech_in", "speech_out", "cli", "store", "library", "paths", "runner", "live")
+    for name in CORE:
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            else:
+                continue
+            for module in modules:
+                assert module.split(".")[0] not in forbidden, (name, module)
+                parts = module.split(".")
+                assert not (parts[0] == "voice_guide" and parts[1:2] and parts[1] in outside), (
+                    name,
+                    module,
+                )
+    # Nor through what they import.
+    probe = "import sys, voice_guide.session, voice_guide.routine.lint; print(*sorted(sys.modules))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root
+    ).stdout.split()
+    heavy = [m for m in loaded if m.split(".")[0] in forbidden[3:]]
+    layers = [m for m in loaded if m.split(".")[:2][-1] in outside[:5] and "voice_guide" in m]
+    assert (heavy, layers) == ([], [])
