@@ -666,3 +666,26 @@ def test_list_shows_builtin_and_user_routines_with_durations(home: Path) -> None
     assert any(line.startswith("quick") and "user" in line and "Test" in line for line in lines)
     assert any(line.startswith("broken") and "voice-guide check" in line for line in lines)
     assert str(home / "routines") in result.output
+
+
+def test_lint_checks_avoided_wordings_and_cue_levels() -> None:
+    from voice_guide.routine.loader import parse_routine
+
+    text = (
+        "title: T\n"
+        "pressure:\n  levels: {1: {name: light}, 2: {name: firm}}\n  start: 1\n"
+        "steps:\n"
+        "  - id: a\n    say: Palms on the back.\n    duration: 1m\n    area: back\n"
+        "    pressure: {max: 1}\n"
+        "    say_if_avoided: {back: Palms on the back., neck: Stop here.}\n"
+        "    cues:\n      - {at: halfway, say: Lean in., pressure: 2}\n"
+    )
+    warnings = [str(p) for p in lint(parse_routine(text, "t.yaml"))]
+    assert [w.split(": warning: ")[0] for w in warnings] == [
+        "t.yaml:11:22",
+        "t.yaml:11:54",
+        "t.yaml:13:48",
+    ]
+    assert "never said: the step works 'back'" in warnings[0]
+    assert "'Stop' is a command phrase" in warnings[1]
+    assert "outside the step's limits (1 to 1)" in warnings[2]

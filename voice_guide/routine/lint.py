@@ -4,8 +4,9 @@
 - speech that takes longer than the time it has (before the next cue, or the step's end);
 - a step at the deepest pressure levels without a safety note;
 - parts that can never be reached: an offered step whose minimum pressure cannot have been
-  reached when it comes up, a technique for a level outside the step's limits, and
-  sections with the same title.
+  reached when it comes up, a technique or a cue's level outside the step's limits, a
+  `say_if_avoided` wording for an area the step itself works, and sections with the same
+  title.
 """
 
 from __future__ import annotations
@@ -209,6 +210,8 @@ def _spoken_texts(routine: Routine) -> Iterator[_Spoken]:
                 yield _Spoken((*loc, name), text)
         for n, note in enumerate(step.safety):
             yield _Spoken((*loc, "safety", n), note)
+        for area, text in step.say_if_avoided.items():
+            yield _Spoken((*loc, "say_if_avoided", area), text)
         for n, cue in enumerate(step.cues):
             yield _Spoken((*loc, "cues", n, "say"), cue.say)
         for level, text in step.techniques.items():
@@ -334,6 +337,23 @@ def _unreachable(routine: Routine) -> Iterator[tuple[Loc, str, None]]:
                     (*loc, "techniques", level, "[key]"),
                     f"the technique for level {level} is never said: this step keeps the "
                     f"pressure between {low} and {high} — remove it or widen the step's limits",
+                    None,
+                )
+        for n, cue in enumerate(step.cues):
+            if cue.pressure and scale and not low <= cue.pressure <= high:
+                yield (
+                    (*loc, "cues", n, "pressure"),
+                    f"this cue moves to level {cue.pressure}, outside the step's limits "
+                    f"({low} to {high}): it can only go to {min(high, max(low, cue.pressure))} "
+                    "— choose a level inside the limits",
+                    None,
+                )
+        for area in step.say_if_avoided:
+            if area in step.all_areas:
+                yield (
+                    (*loc, "say_if_avoided", area, "[key]"),
+                    f"this wording is never said: the step works {area!r}, so avoiding it "
+                    "leaves the whole step out — use it for an area only mentioned in passing",
                     None,
                 )
         wanted = step.offer.min_pressure if step.offer else None
