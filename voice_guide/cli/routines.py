@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import textwrap
+import unicodedata
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -152,8 +153,8 @@ def preview_lines(routine: Routine) -> list[str]:
         pressure = _pressure(routine, step)
         areas = _short(", ".join(step.all_areas), 18) or "-"
         lines.append(
-            f"{start:>6}  {length:>7}  {_short(step.name, 26):<26}  {areas:<18}  "
-            f"{pressure:<22}  {rows[0]}"
+            f"{start:>6}  {length:>7}  {_pad(_short(step.name, 26), 26)}  {_pad(areas, 18)}  "
+            f"{_pad(pressure, 22)}  {rows[0]}"
         )
         lines += [f"{'':>6}  {'':>7}  {'':<26}  {'':<18}  {'':<22}  {row}" for row in rows[1:]]
     lines += [
@@ -167,6 +168,12 @@ def preview_lines(routine: Routine) -> list[str]:
 def _clock(seconds: float) -> str:
     whole = round(seconds)
     return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _pad(text: str, width: int) -> str:
+    """`text` left-aligned in `width` terminal columns (Korean letters take two)."""
+    columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - columns)
 
 
 def _short(text: str, width: int) -> str:
