@@ -101,6 +101,10 @@ def test_voice_guide_check_passes_with_no_warning() -> None:
 def test_preview_shows_a_total_between_15_and_40_minutes() -> None:
     result = CliRunner().invoke(cli, ["preview", "back-massage"])
     assert result.exit_code == 0, result.output
+    # Each step's areas, and how offers come up.
+    assert re.search(r"Leg stretch +legs, lower-back ", result.output), result.output
+    assert "asked first, done on yes (no answer in 20s is a no)" in result.output
+    assert "offered once firm pressure is asked for" in result.output
     match = re.search(r"^Total: (\d+)m", result.output, re.MULTILINE)
     assert match, result.output
     assert 15 <= int(match.group(1)) < 40

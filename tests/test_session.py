@@ -696,3 +696,43 @@ def test_the_core_is_pure_no_audio_clock_cli_or_user_folder():
     heavy = [m for m in loaded if m.split(".")[0] in forbidden[3:]]
     layers = [m for m in loaded if m.split(".")[:2][-1] in outside[:5] and "voice_guide" in m]
     assert (heavy, layers) == ([], [])
+
+
+def test_reports_keep_the_transcripts_documented_names_and_fields():
+    from voice_guide.effects import Ended, Paused, StepEntered, Summary
+    from voice_guide.transcript import Transcript
+
+    record = Transcript()
+    summary = Summary(61.26, 3, 4, 2, {"shoulders": 2}, early=True)
+    for report in (
+        StepEntered(1, "circles", "Circles"),
+        PressureChanged(1, ("legs", "lower-back"), "pain"),
+        Paused("pain", 12.0),
+        Unused("yes", "running"),
+        Ended(summary),
+    ):
+        record.report(5.0, report)
+    assert record.events == [
+        {"t": 5.0, "event": "step", "index": 1, "id": "circles", "title": "Circles"},
+        {
+            "t": 5.0,
+            "event": "pressure",
+            "level": 1,
+            "area": "legs",
+            "reason": "pain",
+            "areas": ["legs", "lower-back"],
+        },
+        {"t": 5.0, "event": "pause", "reason": "pain", "elapsed": 12.0},
+        {
+            "t": 5.0,
+            "event": "end",
+            "summary": {
+                "duration": 61.3,
+                "steps_done": 3,
+                "steps_total": 4,
+                "pressure": 2,
+                "pressure_by_area": {"shoulders": 2},
+                "ended": "ended early",
+            },
+        },
+    ]
