@@ -465,3 +465,16 @@ def test_a_korean_session_is_in_korean_from_greeting_to_closing() -> None:
     assert said[-1] == "세션이 모두 끝났어요. 수고하셨어요."
     english = [text for text in said if re.search(r"[A-Za-z]", text) or not HANGUL.search(text)]
     assert english == []
+
+
+def test_typed_check_in_answers_in_the_back_massage() -> None:
+    # The routine's own phrases ("I'm fine", "it still hurts") answer the check-in typed too.
+    typed = "next\nnext\nnext\nouch\nI'm fine\nouch\nit still hurts\nend session\nno\n"
+    result = CliRunner().invoke(cli, ["run", "back-massage", "--keyboard", "--text"], input=typed)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert 'heard: yes ("I\'m fine")' in out
+    assert "Good. We carry on at feather pressure." in out
+    assert "heard: pain ('it still hurts')" in out
+    assert "We will leave the back alone for the rest of the session." in out
+    assert "All right, we carry on." in out

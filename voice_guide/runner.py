@@ -32,6 +32,7 @@ from voice_guide.effects import (
     StepEntered,
 )
 from voice_guide.routine.timeline import WAIT_ESTIMATE, build_timeline
+from voice_guide.routine.vocabulary import routine_vocabulary
 from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import (
     Event,
@@ -193,6 +194,7 @@ def run_keyboard(
     elif not started:
         runner.start(now())
     saved = now()
+    words = routine_vocabulary(runner.session.routine)  # the routine's own phrases too
     while not runner.ended:
         runner.poll(now())
         if now() - saved >= CHECKPOINT_EVERY:
@@ -206,7 +208,7 @@ def run_keyboard(
         if line is None:  # input closed: save where we are and stop
             runner.checkpoint(now())
             break
-        command = parse_command(line, language)
+        command = words.command(line) or parse_command(line, language)
         if on_typed and line.strip():
             on_typed(line.strip(), command)
         if command is not None:
