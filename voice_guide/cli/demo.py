@@ -119,8 +119,12 @@ def demo(
 
     started = time.monotonic()
     # The room's audio goes to a temporary file renamed over --out only when the run is over.
-    with atomic_write(out) if out else contextlib.nullcontext() as wav:
-        chunks = room.chunks(record=wav)
+    with (
+        atomic_write(out) if out else contextlib.nullcontext() as wav,
+        # Closed on every way out (a signal too): the WAV header is completed before the
+        # rename, and a generator left to the garbage collector would write to a closed file.
+        contextlib.closing(room.chunks(record=wav)) as chunks,
+    ):
         blocks = itertools.islice(chunks, int(max_minutes * 60 * SAMPLE_RATE / BLOCK))
         end = run_audio(
             runner,
@@ -130,7 +134,6 @@ def demo(
             on_block=report_person,
             stand_in_next=True,  # the simulated person never says "next" at a waiting step
         )
-        chunks.close()  # completes the WAV header before the rename
     record.close()
     wall = time.monotonic() - started
     click.echo(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ import click
 from voice_guide import paths
 from voice_guide.cli import cli
 from voice_guide.commands import languages
+from voice_guide.errors import Terminated, stopped_message
 from voice_guide.speech_in.model_install import (
     ModelError,
     StderrProgress,
@@ -123,10 +125,12 @@ def download(
         )
     except ModelError as error:
         raise click.ClickException(str(error)) from None
-    except KeyboardInterrupt:
-        raise click.ClickException(
-            "interrupted; the partial download is kept, run the same command to resume."
-        ) from None
+    except (KeyboardInterrupt, Terminated) as stop:
+        _echo_err(
+            "voice-guide: interrupted; the partial download is kept, "
+            "run the same command to resume."
+        )
+        sys.exit(stopped_message(stop)[1])
     _echo_err(f"{model.name} ({model.language}) is installed in {model.path}")
     click.echo(str(model.path))
 
