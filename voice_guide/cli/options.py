@@ -27,13 +27,14 @@ class Utf8Text(click.ParamType):
 
     name = "text"
 
+    def __init__(self, fix: str = "type it again as plain text") -> None:
+        self.fix = fix
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         text = str(value)
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            self.fail(
-                f"{shown!r} is not UTF-8 text; type the name again as plain text.", param, ctx
-            )
+            self.fail(f"'{shown}' is not UTF-8 text; {self.fix}.", param, ctx)
         return text

@@ -88,7 +88,8 @@ def _stop_on_signals(farewell: Callable[[], str]) -> None:
 
 
 @cli.command()
-@click.argument("routine", required=False)
+# The session database stores the routine's name or path: it must be text SQLite can hold.
+@click.argument("routine", required=False, type=Utf8Text("rename the file so its name is UTF-8"))
 @click.option("--keyboard", is_flag=True, help="Type commands (next, lighter, ...) on stdin.")
 @click.option("--text", is_flag=True, help="Print what the guide says instead of speaking.")
 @click.option(

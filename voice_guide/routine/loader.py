@@ -252,6 +252,9 @@ def read_routine(path_or_name: str | os.PathLike[str], folder: Path | None = Non
     known = [info.name for info in available_routines(folder)]
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"known routines: {', '.join(known)}"
+    if os.path.lexists(name):  # e.g. `run some-folder`: say what is there instead
+        kind = "a folder" if os.path.isdir(name) else "a file"
+        hint = f"{kind} of this name is here; to read a routine file, give its path, e.g. ./{name}"
     raise RoutineError(
         [Problem(name, None, None, f"no routine with this name — {hint} (`voice-guide list`)")]
     )

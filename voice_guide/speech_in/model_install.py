@@ -326,9 +326,12 @@ def check_archive(archive: Path, source: ModelSource) -> str:
     sha_bad = source.sha256 is not None and actual != source.sha256
     if size_bad or sha_bad:
         archive.unlink()
+        # Only what was checked is named as expected (a --sha256 archive has no known size).
+        expected = [f"{source.size} bytes"] if source.size is not None else []
+        expected += [f"SHA-256 {source.sha256}"] if source.sha256 is not None else []
         raise IntegrityError(
-            f"{source.name}.zip failed its integrity check: expected {source.size} bytes, "
-            f"SHA-256 {source.sha256}; got {size} bytes, SHA-256 {actual}. The file was "
+            f"{source.name}.zip failed its integrity check: expected {', '.join(expected)}; "
+            f"got {size} bytes, SHA-256 {actual}. The file was "
             f"deleted. If you trust the new file, rerun with --sha256 {actual} "
             "(or --no-verify to skip the check)."
         )
