@@ -12,26 +12,17 @@ import click
 
 from voice_guide.cli import cli
 from voice_guide.commands import languages
+from voice_guide.errors import VoiceGuideError
 
 F = TypeVar("F", bound=Callable[..., object])
-
-
-def _fail(message: str) -> None:
-    """One line on stderr, exit status 1, no traceback."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
 
 
 def _check_engine(_ctx: click.Context, _param: click.Parameter, name: str) -> str:
     """An unknown engine is one line naming the registered ones, before anything starts."""
     from voice_guide.speech_in.engines import AUTO, get_engine
-    from voice_guide.speech_in.recognizer import RecognizerError
 
     if name != AUTO:
-        try:
-            get_engine(name)
-        except RecognizerError as exc:
-            _fail(str(exc))
+        get_engine(name)  # a RecognizerError is reported by the command group's handler
     return name
 
 
@@ -58,24 +49,16 @@ def listen(
     wav: Path | None, engine: str, language: str, input_device: str | None, as_json: bool
 ) -> None:
     """Print the commands heard in WAV (or from the microphone until Ctrl+C)."""
-    from voice_guide.speech_in import (
-        AudioFormatError,
-        DeviceError,
-        FileSource,
-        Listener,
-        MicrophoneSource,
-        RecognizerError,
-        create_recognizer,
-    )
+    from voice_guide.speech_in import FileSource, Listener, MicrophoneSource, create_recognizer
 
     if language not in languages():
-        _fail(f"no command phrases for language {language!r}; available: {', '.join(languages())}")
-    try:
-        # Open the input first: a bad file or device is reported before a model loads.
-        source = FileSource(wav) if wav is not None else MicrophoneSource(input_device)
-        choice = create_recognizer(engine, language)
-    except (AudioFormatError, DeviceError, RecognizerError) as exc:
-        _fail(str(exc))
+        raise VoiceGuideError(
+            f"no command phrases for language {language!r}; available: {', '.join(languages())}"
+        )
+    # Open the input first: a bad file or device is reported before a model loads. Their
+    # errors (and Ctrl-C, exit 130) are reported by the command group's one handler.
+    source = FileSource(wav) if wav is not None else MicrophoneSource(input_device)
+    choice = create_recognizer(engine, language)
     click.echo(choice.message, err=True)
     if choice.missing_phrases:
         click.echo(
@@ -98,26 +81,18 @@ def listen(
             report(listener.feed(chunk))
         report(listener.flush())
         return
-    try:
-        with source:
-            click.echo("listening to the microphone; Ctrl+C stops", err=True)
-            for chunk in source.chunks():
-                report(listener.feed(chunk))
-    except DeviceError as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        pass
+    with source:
+        click.echo("listening to the microphone; Ctrl+C stops", err=True)
+        for chunk in source.chunks():
+            report(listener.feed(chunk))
 
 
 @cli.command()
 def devices() -> None:
     """List audio input and output devices (index, direction, channels, rate, name)."""
-    from voice_guide.speech_in.sources import DeviceError, describe_devices
+    from voice_guide.speech_in.sources import describe_devices
 
-    try:
-        lines = describe_devices()
-    except DeviceError as exc:
-        _fail(str(exc))
+    lines = describe_devices()
     if not lines:
         click.echo("no audio devices found (is a sound server running?)", err=True)
     for line in lines:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -30,23 +29,8 @@ def _voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )
 
 
-def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Speech-out errors end the command with their one sentence on stderr and exit 1."""
-
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except SpeechOutError as exc:
-            click.echo(f"voice-guide: {exc}", err=True)
-            sys.exit(1)
-
-    return run
-
-
 @cli.command()
 @click.option("--language", help="Only voices for this language, e.g. en or ko.")
-@_one_line_errors
 def voices(language: str | None) -> None:
     """List the installed voices (espeak-ng)."""
     from voice_guide.speech_out.renderer import installed_voices
@@ -64,7 +48,6 @@ def voices(language: str | None) -> None:
 @click.argument("text")
 @_voice_options
 @click.option("--output-device", help="Output device index or name (default: the system's).")
-@_one_line_errors
 def say(
     text: str, voice: str | None, rate: int | None, volume: float | None, output_device: str | None
 ) -> None:
@@ -112,7 +95,6 @@ def say(
     help="What plays while the hands work: silence or soft pink noise.",
 )
 @click.option("--sample-rate", type=click.IntRange(8000, 48000), default=22050, show_default=True)
-@_one_line_errors
 def render(
     routine: str,
     output: Path,
