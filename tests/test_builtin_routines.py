@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import re
 from importlib import resources
-from pathlib import Path
 
 import pytest
 import yaml
@@ -29,12 +28,6 @@ NAMES = ["back-massage", "neck-and-shoulders"]
 """The massages (with a pressure scale)."""
 ALL = [*NAMES, "stretch-break", "neck-and-shoulders-ko"]
 """Every built-in routine."""
-
-
-@pytest.fixture(autouse=True)
-def _no_user_routines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A user routine of the same name would be loaded instead of the built-in.
-    monkeypatch.setenv("VOICE_GUIDE_HOME", str(tmp_path))
 
 
 def load(name: str) -> Routine:

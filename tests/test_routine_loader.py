@@ -442,40 +442,36 @@ def test_a_file_path_given_explicitly_loads(tmp_path: Path, monkeypatch) -> None
 # -- names -----------------------------------------------------------------------------
 
 
-@pytest.fixture()
-def home(tmp_path: Path, monkeypatch) -> Path:
-    """A private user data folder (VOICE_GUIDE_HOME) with an empty routines folder."""
-    monkeypatch.setenv("VOICE_GUIDE_HOME", str(tmp_path / "home"))
-    (tmp_path / "home" / "routines").mkdir(parents=True)
-    return tmp_path / "home"
-
-
 @pytest.mark.parametrize("name", ["..", ".", "...", "", "~", "a b", "..\\secret", "Secret", "-x"])
-def test_names_cannot_escape_the_routines_folder(name: str, home: Path, monkeypatch) -> None:
+def test_names_cannot_escape_the_routines_folder(
+    name: str, home: Path, routines_dir: Path, monkeypatch
+) -> None:
     (home / "secret.yaml").write_text(VALID)  # outside the routines folder
     monkeypatch.chdir(home)
     with pytest.raises(RoutineError, match="not a routine name"):
         load_routine(name)
 
 
-def test_a_name_is_looked_up_only_in_the_routines_folder(home: Path, monkeypatch) -> None:
+def test_a_name_is_looked_up_only_in_the_routines_folder(
+    home: Path, routines_dir: Path, monkeypatch
+) -> None:
     (home / "secret.yaml").write_text(VALID)
     monkeypatch.chdir(home)
     with pytest.raises(RoutineError, match="no routine with this name"):
         load_routine("secret")
-    (home / "routines" / "secret.yaml").write_text(VALID)
+    (routines_dir / "secret.yaml").write_text(VALID)
     assert load_routine("secret").title == "Test"
 
 
-def test_unknown_name_suggests_the_closest(home: Path) -> None:
+def test_unknown_name_suggests_the_closest(routines_dir: Path) -> None:
     with pytest.raises(RoutineError, match="did you mean 'back-massage'"):
         load_routine("back-masage")
     with pytest.raises(RoutineError, match=r"give the name without '\.yaml'"):
         load_routine("back-massage.yaml")
 
 
-def test_a_user_routine_hides_the_builtin_of_the_same_name(home: Path) -> None:
-    (home / "routines" / "back-massage.yaml").write_text(VALID)
+def test_a_user_routine_hides_the_builtin_of_the_same_name(home: Path, routines_dir: Path) -> None:
+    (routines_dir / "back-massage.yaml").write_text(VALID)
     assert load_routine("back-massage").title == "Test"
     result = CliRunner().invoke(cli, ["list"])
     assert "hidden by user" in result.output
@@ -580,7 +576,7 @@ def test_a_deep_step_with_a_safety_note_passes() -> None:
 # -- new, schema, preview, list ---------------------------------------------------------
 
 
-def test_new_writes_a_starter_that_passes_strict_check(home: Path) -> None:
+def test_new_writes_a_starter_that_passes_strict_check(home: Path, routines_dir: Path) -> None:
     runner = CliRunner()
     made = runner.invoke(cli, ["new", "evening-back"])
     assert made.exit_code == 0, made.output
@@ -594,7 +590,9 @@ def test_new_writes_a_starter_that_passes_strict_check(home: Path) -> None:
     assert "evening-back" in runner.invoke(cli, ["list"]).output
 
 
-def test_new_refuses_to_overwrite_and_bad_names(home: Path, tmp_path: Path) -> None:
+def test_new_refuses_to_overwrite_and_bad_names(
+    home: Path, routines_dir: Path, tmp_path: Path
+) -> None:
     runner = CliRunner()
     target = tmp_path / "elsewhere"
     assert runner.invoke(cli, ["new", "mine", "--dir", str(target)]).exit_code == 0
@@ -656,9 +654,11 @@ def test_preview_of_a_bad_file_is_located_and_exits_1(tmp_path: Path) -> None:
     assert result.output.startswith(f"{path}:2:8: 'steps' should be a list")
 
 
-def test_list_shows_builtin_and_user_routines_with_durations(home: Path) -> None:
-    (home / "routines" / "quick.yaml").write_text(VALID)
-    (home / "routines" / "broken.yaml").write_text("title: x\n")
+def test_list_shows_builtin_and_user_routines_with_durations(
+    home: Path, routines_dir: Path
+) -> None:
+    (routines_dir / "quick.yaml").write_text(VALID)
+    (routines_dir / "broken.yaml").write_text("title: x\n")
     result = CliRunner().invoke(cli, ["list"])
     assert result.exit_code == 0
     lines = result.output.splitlines()

@@ -12,17 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from voice_guide.audio import read_wav, resample
-from voice_guide.cli import _register, cli
+from voice_guide.cli import cli
 
 pytestmark = pytest.mark.audio
 
 KEYS = ["command", "heard", "start", "end", "detected_at", "confidence"]
-
-
-@pytest.fixture(autouse=True)
-def user_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("VOICE_GUIDE_HOME", str(tmp_path / "home"))
-    _register()
 
 
 @pytest.fixture(scope="module")

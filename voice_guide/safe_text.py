@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["printable", "unsafe_character", "visible"]
+__all__ = ["describe_unsafe", "printable", "unsafe_character", "visible"]
 
 # CSI and OSC sequences, then any other two-character escape.
 _ANSI = re.compile(
@@ -29,6 +29,17 @@ def unsafe_character(text: str) -> str | None:
         if char in _BIDI or (unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS):
             return char
     return None
+
+
+def describe_unsafe(char: str) -> str:
+    """What an unsafe character is, for a message: 'an escape (terminal code), U+001B'."""
+    if char == "\x1b":
+        kind = "an escape (terminal code)"
+    elif char in _BIDI:
+        kind = "a text-direction override"
+    else:
+        kind = "a control character"
+    return f"{kind}, U+{ord(char):04X}"
 
 
 def visible(text: str) -> bool:

@@ -229,7 +229,9 @@ def new(name: str, folder: Path | None) -> None:
     written = target
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        written = schema_path
         check_writable_target(schema_path)  # refuse a planted link before writing anything
+        written = target
         with atomic_write(target, "w", exclusive=True) as handle:  # never overwrite
             handle.write(text)
         written = schema_path

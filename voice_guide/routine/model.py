@@ -23,7 +23,7 @@ from pydantic import (
 
 from voice_guide.commands import Command, normalize
 from voice_guide.routine.durations import HOW_TO_WRITE, parse_duration
-from voice_guide.safe_text import unsafe_character, visible
+from voice_guide.safe_text import describe_unsafe, unsafe_character, visible
 
 WAIT_WORDS = frozenset({"wait", "wait for next", "until next", "until you say next"})
 
@@ -44,9 +44,8 @@ Duration = Annotated[
 def _speakable(text: str) -> str:
     char = unsafe_character(text)
     if char is not None:
-        kind = "an escape (terminal code)" if char == "\x1b" else "a control character"
         raise ValueError(
-            f"the text contains {kind}, U+{ord(char):04X}, that would garble the screen — remove it"
+            f"the text contains {describe_unsafe(char)}, that would garble the screen — remove it"
         )
     if not visible(text):
         raise ValueError("the text is only invisible characters — write what to say, or remove it")
