@@ -346,8 +346,8 @@ def test_new_refuses_a_planted_schema_link_and_writes_nothing(
     (folder / "routine.schema.json").symlink_to(precious)
     result = CliRunner().invoke(cli, ["new", "evening", "--dir", str(folder)])
     assert one_line(result) == (
-        f"{folder / 'evening.yaml'}: cannot write (it is a symbolic link; give the real path "
-        "instead) — choose another --dir"
+        f"{folder / 'routine.schema.json'}: cannot write (it is a symbolic link; give the real "
+        "path instead) — choose another --dir"
     )
     assert precious.read_text(encoding="utf-8") == "keep me\n"
     assert not (folder / "evening.yaml").exists()
