@@ -81,7 +81,7 @@ def routine(**overrides) -> Routine:
 
 
 END_QUESTION = "Do you want to end the session? Say yes to end it, or no to carry on."
-CHECK_IN = "Are you all right? Say yes to carry on, or no if it still hurts."
+CHECK_IN = "Are you all right? Say yes to carry on, or no if the pain is still there."
 
 
 class Script:
@@ -206,7 +206,7 @@ def test_pain_stops_speech_pauses_drops_pressure_and_checks_in():
     assert Earcon("paused") in s.effects
     assert said == [
         "Sorry. I have paused. Ease off to feather pressure.",
-        "Are you all right? Say yes to carry on, or no if it still hurts.",
+        "Are you all right? Say yes to carry on, or no if the pain is still there.",
     ]
     assert (s.phase, s.state.pressure) == (Phase.CHECKING, 1)
     s.hear(Command.RESUME, 30.0)
@@ -736,3 +736,24 @@ def test_reports_keep_the_transcripts_documented_names_and_fields():
             },
         },
     ]
+
+
+def test_the_session_never_says_a_safety_phrase_itself():
+    # While the guide speaks, pause and pain phrases still act (barge-in): its own words
+    # must not contain one, or its echo could pause the session or lower the pressure.
+    import re
+
+    from voice_guide.commands import phrase_table
+    from voice_guide.commands.prompts import prompt_languages, prompts
+
+    for language in prompt_languages():
+        pack = prompts(language)
+        safety = [p for p, c in phrase_table(language).items() if c.is_safety]
+        for key in pack.keys:
+            text = pack.text(key, **dict.fromkeys(pack.fields(key), "")).lower()
+            for phrase in safety:
+                assert not re.search(rf"(?<![\w']){re.escape(phrase)}(?![\w'])", text), (
+                    language,
+                    key,
+                    phrase,
+                )
