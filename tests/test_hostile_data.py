@@ -10,18 +10,26 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
+import io
 import json
 import os
 import pty
+import random
+import shutil
 import signal
 import sqlite3
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
+import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -35,6 +43,14 @@ from voice_guide.files import (
     atomic_write,
     open_regular,
 )
+from voice_guide.speech_in.model_install import (
+    DownloadLimits,
+    IntegrityError,
+    ModelSource,
+    download,
+    installing,
+)
+from voice_guide.speech_in.models import find_model
 from voice_guide.store import Store
 
 ROOT = os.geteuid() == 0
@@ -119,6 +135,13 @@ def planted_link(tmp_path: Path) -> tuple[Path, Path]:
 def leftovers(folder: Path) -> list[str]:
     """Temporary files an atomic write left behind (there must be none)."""
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def last_line(result: Result) -> str:
+    """The last line a failing command printed on stderr (after its status lines)."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    return result.stderr.splitlines()[-1]
 
 
 def one_line(result: Result, progress: str | None = None) -> str:
@@ -848,3 +871,289 @@ def test_typed_session_on_a_terminal_shows_a_prompt_and_ctrl_d_saves(
     assert err.decode().splitlines()[-1] == (
         f"Session saved. Continue it with: {sys.executable} -m voice_guide run --resume"
     )
+
+
+# -- model downloads from hostile servers, installs that are killed or swapped -----------
+
+MODEL_FILES = {
+    "am/final.mdl": 200_000,
+    "conf/model.conf": 100,
+    "conf/mfcc.conf": 100,
+    "graph/HCLr.fst": 100_000,
+    "graph/Gr.fst": 50_000,
+}
+MODEL = "vosk-model-small-xx-0.1"
+
+
+def _model_zip(seed: int = 0) -> bytes:
+    buffer = io.BytesIO()
+    rng = random.Random(seed)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for rel, size in MODEL_FILES.items():
+            archive.writestr(f"{MODEL}/{rel}", rng.randbytes(size))
+    return buffer.getvalue()
+
+
+@dataclass
+class Hostile:
+    """A real HTTP server on 127.0.0.1 that misbehaves as told."""
+
+    mode: str = "serve"  # serve | endless | trickle | silent-body | no-headers
+    body: bytes = b""
+    url: str = ""
+    requests: int = 0
+
+
+@pytest.fixture
+def hostile() -> Iterator[Hostile]:
+    state = Hostile()
+    stop = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            state.requests += 1
+            if state.mode == "no-headers":
+                stop.wait(30)
+                return
+            self.send_response(200)
+            if state.mode == "serve":
+                self.send_header("Content-Length", str(len(state.body)))
+                self.end_headers()
+                self.wfile.write(state.body)
+                return
+            self.send_header("Connection", "close")  # no length: the body ends when we close
+            self.end_headers()
+            try:
+                while not stop.is_set():
+                    if state.mode == "endless":
+                        self.wfile.write(b"\0" * 65536)
+                    elif state.mode == "trickle":
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                        stop.wait(0.3)
+                    else:  # silent-body: headers, then nothing at all
+                        stop.wait(0.2)
+            except OSError:
+                pass  # the client gave up: that is the point
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/{MODEL}.zip"
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield state
+    stop.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _download(*args: str, home: Path | None = None) -> Result:
+    env = {"VOICE_GUIDE_HOME": str(home)} if home else None
+    return CliRunner().invoke(cli, ["models", "download", *args], env=env)
+
+
+def _home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.mark.parametrize("mode", ["trickle", "silent-body", "no-headers"])
+def test_a_stalling_server_is_given_up_on_in_bounded_time(
+    hostile: Hostile, tmp_path: Path, mode: str
+) -> None:
+    hostile.mode = mode
+    started = time.monotonic()
+    result = _download(
+        MODEL, "--url", hostile.url, "--no-verify", "--language", "xx",
+        "--stall-timeout", "0.5", "--timeout", "2",
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert elapsed < 8, elapsed
+    line = last_line(result)
+    assert line.startswith(
+        f"Error: the download of {MODEL} stalled (less than 1024 bytes/s for 0.5 s, or longer "
+        "than 2 s in all; "
+    )
+    assert line.endswith("run the same command again to resume.")
+    assert hostile.requests >= 1
+
+
+def test_an_endless_body_stops_at_the_expected_size(hostile: Hostile, tmp_path: Path) -> None:
+    hostile.mode = "endless"
+    part = tmp_path / "x.zip.part"
+    source = ModelSource(MODEL, "xx", hostile.url, size=300_000, sha256="0" * 64)
+    with pytest.raises(IntegrityError) as raised:
+        download(source, part, retry_wait=0, limits=DownloadLimits(stall_timeout=2))
+    assert str(raised.value) == (
+        f"{hostile.url} sent more than the 300,000 bytes {MODEL}.zip can be; nothing was kept. "
+        "Check the mirror (--url / $VOICE_GUIDE_MODEL_URL)."
+    )
+    assert not part.exists()
+
+
+def test_an_endless_body_without_any_size_stops_at_the_cap(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    hostile.mode = "endless"
+    part = tmp_path / "x.zip.part"
+    source = ModelSource(MODEL, "xx", hostile.url, size=None, sha256=None)
+    with pytest.raises(IntegrityError, match="sent more than the 1,000,000 bytes"):
+        download(source, part, retry_wait=0, limits=DownloadLimits(max_bytes=1_000_000))
+    assert not part.exists()
+
+
+@pytest.fixture
+def big_disk() -> Iterator[Path]:
+    """A real 48 MiB tmpfs (room for the 41 MB English model, not for an endless one)."""
+    if not ROOT:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    folder = Path(tempfile.mkdtemp(prefix="vg-tmpfs-"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+        folder.rmdir()
+
+
+def test_the_english_model_from_an_endless_server_never_fills_the_disk(
+    hostile: Hostile, big_disk: Path
+) -> None:
+    hostile.mode = "endless"
+    result = _download("vosk-model-small-en-us-0.15", "--url", hostile.url, home=big_disk)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: {hostile.url} sent more than the 41,205,931 bytes "
+        "vosk-model-small-en-us-0.15.zip can be; nothing was kept. Check the mirror "
+        "(--url / $VOICE_GUIDE_MODEL_URL)."
+    )
+    assert shutil.disk_usage(big_disk).used < 1_000_000  # nothing left behind
+
+
+def test_a_download_that_fills_the_disk_is_one_line_and_frees_it(
+    hostile: Hostile, full_disk: Path
+) -> None:
+    hostile.mode = "endless"
+    result = _download(MODEL, "--url", hostile.url, "--no-verify", "--language", "xx",
+                       home=full_disk)  # fmt: skip
+    line = last_line(result)
+    assert line.startswith(f"Error: could not store {MODEL} in {full_disk / 'models'} (No space")
+    assert not (full_disk / "models" / ".downloads" / f"{MODEL}.zip.part").exists()
+
+
+def _install(tmp_path: Path, hostile: Hostile, seed: int = 0, *extra: str) -> Result:
+    hostile.mode, hostile.body = "serve", _model_zip(seed)
+    return _download(
+        MODEL, "--url", hostile.url, "--sha256", hashlib.sha256(hostile.body).hexdigest(),
+        *extra, home=_home(tmp_path),
+    )  # fmt: skip
+
+
+def test_force_reinstall_never_leaves_a_moment_without_the_model(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    assert _install(tmp_path, hostile, 0).exit_code == 0
+    model_file = _home(tmp_path) / "models" / MODEL / "am" / "final.mdl"
+    missing = threading.Event()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if not model_file.exists():
+                missing.set()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for seed in (1, 2, 3):
+            result = _install(tmp_path, hostile, seed, "--force")
+            assert result.exit_code == 0, result.output
+    finally:
+        done.set()
+        watcher.join()
+    assert not missing.is_set()
+    assert model_file.read_bytes()[:16] == random.Random(3).randbytes(200_000)[:16]
+    assert sorted(p.name for p in (_home(tmp_path) / "models").iterdir()) == [
+        ".downloads",
+        ".install.lock",
+        MODEL,
+    ]
+
+
+def test_a_model_that_fails_verify_is_never_loaded(
+    hostile: Hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICE_GUIDE_HOME", str(_home(tmp_path)))
+    assert _install(tmp_path, hostile).exit_code == 0
+    model_dir = _home(tmp_path) / "models" / MODEL
+    assert find_model("xx") == model_dir
+    weights = model_dir / "am" / "final.mdl"
+    weights.write_bytes(bytes(len(weights.read_bytes())))  # same size, other content
+    assert find_model("xx") == model_dir  # only a full check can tell
+    verify = CliRunner().invoke(cli, ["models", "verify"])
+    assert verify.exit_code == 1
+    assert verify.stdout.startswith(f"FAILED {MODEL}: files changed since install")
+    assert find_model("xx") is None
+    assert f"* {MODEL}" not in CliRunner().invoke(cli, ["models", "list"]).stdout
+    assert _install(tmp_path, hostile, 0, "--force").exit_code == 0
+    assert find_model("xx") == model_dir
+    assert CliRunner().invoke(cli, ["models", "verify"]).exit_code == 0
+
+
+def test_a_truncated_model_file_is_not_loaded_even_unverified(
+    hostile: Hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICE_GUIDE_HOME", str(_home(tmp_path)))
+    assert _install(tmp_path, hostile).exit_code == 0
+    graph = _home(tmp_path) / "models" / MODEL / "graph" / "Gr.fst"
+    graph.write_bytes(graph.read_bytes()[:1000])
+    assert find_model("xx") is None
+
+
+_KILLED_INSTALL = """
+import sys, time
+from pathlib import Path
+from voice_guide.speech_in.model_install import extract_model
+extract_model(Path(sys.argv[1]), sys.argv[2], "xx", models_dir=Path(sys.argv[3]))
+"""
+
+
+def test_killed_installs_leave_nothing_behind_after_the_next_install(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    models = _home(tmp_path) / "models"
+    models.mkdir(parents=True)
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        for n in range(40):
+            zf.writestr(f"{MODEL}/am/part{n}", random.Random(n).randbytes(1_000_000))
+    for n in range(1, 4):
+        killed = subprocess.Popen(
+            [sys.executable, "-c", _KILLED_INSTALL, str(archive), MODEL, str(models)]
+        )
+        _wait_for(lambda n=n: len({p.parent.parent for p in models.glob(".tmp-*/am/*")}) >= n)
+        killed.send_signal(signal.SIGKILL)
+        assert killed.wait(timeout=10) == -signal.SIGKILL
+    assert len(list(models.glob(".tmp-*"))) == 3
+    assert _install(tmp_path, hostile).exit_code == 0
+    assert sorted(p.name for p in models.iterdir()) == [".downloads", ".install.lock", MODEL]
+
+
+def test_a_second_install_at_the_same_time_is_refused_at_once(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    models = _home(tmp_path) / "models"
+    with installing(models):
+        started = time.monotonic()
+        result = _install(tmp_path, hostile)
+        assert time.monotonic() - started < 5
+    assert one_line(result) == (
+        f"Error: another voice-guide is installing a model into {models}; wait for it to "
+        "finish and try again."
+    )
+    assert not (models / MODEL).exists()

@@ -8,10 +8,14 @@ from pathlib import Path
 import click
 
 from voice_guide import paths
-from voice_guide.cli import cli
+from voice_guide.cli import cli, hints
 from voice_guide.commands import languages
 from voice_guide.errors import Terminated, stopped_message
 from voice_guide.speech_in.model_install import (
+    STALL_MIN_RATE,
+    STALL_TIMEOUT,
+    TOTAL_TIMEOUT,
+    DownloadLimits,
     ModelError,
     StderrProgress,
     install_model,
@@ -23,6 +27,7 @@ from voice_guide.speech_in.models import (
     find_model,
     installed_models,
     manifest,
+    mark_failed,
     packaged_models,
     verify_model,
 )
@@ -105,6 +110,22 @@ def _all_languages() -> set[str]:
 @click.option("--no-verify", is_flag=True, help="Install without checking size and SHA-256.")
 @click.option("--language", help="Language tag of a model that is not in the manifest.")
 @click.option("--force", is_flag=True, help="Download again even if it is installed.")
+@click.option(
+    "--stall-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=STALL_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help=f"Retry when less than {STALL_MIN_RATE} bytes/s arrive for this long.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 7 * 24 * 3600),
+    default=TOTAL_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up (keeping what arrived, to resume) after this long in all.",
+)
 def download(
     name: str,
     url: str | None,
@@ -112,6 +133,8 @@ def download(
     no_verify: bool,
     language: str | None,
     force: bool,
+    stall_timeout: float,
+    timeout: float,
 ) -> None:
     """Download, check and install the Vosk model NAME (default: the small English model)."""
     try:
@@ -121,7 +144,11 @@ def download(
         if source.sha256 is None:
             _echo_err(f"warning: {source.name} will be installed without an integrity check")
         model = install_model(
-            source, force=force, progress=StderrProgress(source.name), on_status=_echo_err
+            source,
+            force=force,
+            progress=StderrProgress(source.name),
+            on_status=_echo_err,
+            limits=DownloadLimits(stall_timeout=stall_timeout, total_timeout=timeout),
         )
     except ModelError as error:
         raise click.ClickException(str(error)) from None
@@ -194,6 +221,7 @@ def verify(names: tuple[str, ...]) -> None:
     failed = 0
     for model_name, model_dir in candidates:
         problems = verify_model(model_dir)
+        mark_failed(model_dir, problems)  # a failed model is never loaded
         if problems:
             failed += 1
             click.echo(f"FAILED {model_name}: {'; '.join(problems)}")
@@ -201,5 +229,6 @@ def verify(names: tuple[str, ...]) -> None:
             click.echo(f"ok     {model_name}  {model_dir}")
     if failed:
         raise click.ClickException(
-            f"{failed} model(s) failed; reinstall with voice-guide models download NAME --force."
+            f"{failed} model(s) failed and will not be loaded; reinstall with "
+            f"{hints.command('models', 'download', 'NAME', '--force')}."
         )

@@ -3,13 +3,18 @@ SHA-256 check against the manifest shipped in the package, and an atomic extract
 refuses hostile archives.
 
 The order of operations is what keeps a half model from ever being loaded: the archive is
-downloaded to `<models>/.downloads/NAME.zip.part`, checked, extracted into a hidden temporary
-directory beside the target, checked again, given its marker file last, and only then renamed
-into place (one atomic rename on the same filesystem).
+downloaded to `<models>/.downloads/NAME.zip.part` (never past its expected size, with stall
+and total timeouts), checked, extracted into a hidden temporary directory beside the target,
+checked again, given its marker file last, and only then renamed into place, or exchanged
+with the model it replaces (one atomic rename or exchange on the same filesystem). One
+install runs at a time per models folder, and it first removes what killed installs left.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -20,7 +25,8 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.client import HTTPException
 from pathlib import Path, PurePosixPath
@@ -43,6 +49,8 @@ __all__ = [
     "ENV_URL",
     "BadArchive",
     "DownloadInterrupted",
+    "DownloadLimits",
+    "DownloadStalled",
     "IntegrityError",
     "ModelError",
     "ModelSource",
@@ -53,6 +61,7 @@ __all__ = [
     "download",
     "extract_model",
     "install_model",
+    "installing",
     "resolve_source",
 ]
 
@@ -66,6 +75,17 @@ OFFICIAL_BASE_URL = "https://alphacephei.com/vosk/models"
 MAX_UNPACKED_BYTES = 8 * 1024**3
 MAX_COMPRESSION_RATIO = 50
 MAX_MEMBERS = 20_000
+
+# Download guards: a server that trickles (a byte every few seconds never trips a socket
+# timeout) or sends forever must not hang the command or fill the disk.
+STALL_TIMEOUT = 30.0
+"""Seconds over which less than STALL_MIN_RATE arriving counts as a stalled download."""
+STALL_MIN_RATE = 1024
+"""Bytes per second below which a download is stalled."""
+TOTAL_TIMEOUT = 3600.0
+"""Seconds a whole download (all attempts) may take."""
+MAX_DOWNLOAD_BYTES = 4 * 1024**3
+"""The most an archive of unknown size may be (the largest Vosk archives are about 2 GB)."""
 
 _CHUNK = 64 * 1024
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -82,6 +102,14 @@ class IntegrityError(ModelError):
 
 class DownloadInterrupted(ModelError):
     """The connection kept dropping; the partial file is kept so a rerun resumes it."""
+
+
+class DownloadStalled(DownloadInterrupted):
+    """Too little arrived for too long, or the whole download took too long."""
+
+
+class _Stalled(Exception):
+    """One attempt made too little progress (internal: the caller retries or gives up)."""
 
 
 class BadArchive(ModelError):
@@ -203,6 +231,19 @@ def resolve_source(
     return ModelSource(name, lang, url, entry.size, entry.sha256)
 
 
+@dataclass(frozen=True)
+class DownloadLimits:
+    """How long a download may stall or take, and how large it may grow."""
+
+    stall_timeout: float = STALL_TIMEOUT
+    """Seconds: a connection silent this long, or bringing less than STALL_MIN_RATE bytes/s
+    over this long, has stalled (then retried with a range request, like a dropped one)."""
+    total_timeout: float = TOTAL_TIMEOUT
+    """Seconds for the whole download, every retry included."""
+    max_bytes: int = MAX_DOWNLOAD_BYTES
+    """The cap when neither the manifest nor the server says how large the archive is."""
+
+
 def _open(url: str, offset: int, timeout: float):
     """Open `url`, asking for the bytes from `offset` on when resuming."""
     headers = {"User-Agent": f"voice-guide/{__version__}"}
@@ -218,19 +259,26 @@ def download(
     progress: Progress | None = None,
     attempts: int = 4,
     retry_wait: float = 1.0,
-    timeout: float = 30.0,
+    limits: DownloadLimits = DownloadLimits(),
 ) -> Path:
     """Download `source.url` into `part`, resuming what an earlier run left there.
 
-    A dropped connection is retried (resuming with an HTTP Range request when the server
-    supports it, restarting otherwise) up to `attempts` times; after that the partial file
-    stays for the next run and DownloadInterrupted is raised.
+    A dropped or stalled connection is retried (resuming with an HTTP Range request when
+    the server supports it, restarting otherwise) up to `attempts` times; after that the
+    partial file stays for the next run and DownloadInterrupted (DownloadStalled when it
+    was too slow) is raised. Never more than the expected size is written: the manifest's
+    size, else the server's, else `limits.max_bytes`; a server sending more is refused.
     """
     part.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + limits.total_timeout
     total: int | None = source.size
+    stalled = False
     for attempt in range(attempts):
         if attempt:
-            time.sleep(retry_wait * attempt)
+            time.sleep(min(retry_wait * attempt, max(0.0, deadline - time.monotonic())))
+        if time.monotonic() >= deadline:
+            stalled = True
+            break
         have = part.stat().st_size if part.exists() else 0
         if source.size is not None and have >= source.size:
             if have == source.size:
@@ -238,7 +286,7 @@ def download(
             part.unlink()  # longer than the archive can be: not ours, start again
             have = 0
         try:
-            response = _open(source.url, have, timeout)
+            response = _open(source.url, have, limits.stall_timeout)
         except HTTPError as error:
             if error.code == 416 and have:
                 # The server cannot serve our offset (the file changed?): start again.
@@ -250,6 +298,9 @@ def download(
             ) from None
         except (URLError, OSError, HTTPException) as error:
             reason = getattr(error, "reason", error)
+            if isinstance(reason, TimeoutError):
+                stalled = True
+                continue  # connected but silent: like a stall
             raise ModelError(
                 f"could not reach {source.url} ({reason}); check the connection, or point "
                 f"--url / ${ENV_URL} at a mirror."
@@ -273,37 +324,81 @@ def download(
                     f"{source.size} bytes; pass --sha256 HEX for the new file or --no-verify "
                     "if you trust this server."
                 )
+            cap = source.size or total or limits.max_bytes
             # Append when resuming, truncate when the server sent the whole file again.
             # Disk errors propagate; only network errors count as a dropped connection.
             with part.open("ab" if offset else "wb") as out:
-                done = _copy_body(response, out, offset, total, progress)
+                try:
+                    done = _copy_body(response, out, offset, total, cap, progress, limits, deadline)
+                    stalled = False
+                except _Stalled:
+                    stalled = True
+                    continue
+        if done > cap:
+            part.unlink()
+            raise IntegrityError(
+                f"{source.url} sent more than the {cap:,} bytes {source.name}.zip can be; "
+                "nothing was kept. Check the mirror (--url / $VOICE_GUIDE_MODEL_URL)."
+            )
         # http.client returns a short body without error when the server hangs up early.
         if total is None or done >= total:
             return part
     have = part.stat().st_size if part.exists() else 0
     of_total = f" of {total}" if total else ""
+    if stalled:
+        raise DownloadStalled(
+            f"the download of {source.name} stalled (less than {STALL_MIN_RATE} bytes/s for "
+            f"{limits.stall_timeout:g} s, or longer than {limits.total_timeout:g} s in all; "
+            f"{have}{of_total} bytes so far, kept in {part}); run the same command again to "
+            "resume."
+        )
     raise DownloadInterrupted(
         f"the download of {source.name} kept breaking off ({have}{of_total} bytes so far, "
         f"kept in {part}); run the same command again to resume."
     )
 
 
-def _copy_body(response, out: IO[bytes], done: int, total: int | None, progress) -> int:
-    """Copy the response body to `out` until it ends or the connection drops; return the
-    position reached."""
+def _copy_body(
+    response,
+    out: IO[bytes],
+    done: int,
+    total: int | None,
+    cap: int,
+    progress: Progress | None,
+    limits: DownloadLimits,
+    deadline: float,
+) -> int:
+    """Copy the response body to `out` until it ends, the connection drops or more than
+    `cap` bytes would be reached (one byte past it is counted, never written); return the
+    position reached. Raises _Stalled when too little arrives for too long."""
     if progress:
         progress(done, total)
+    window_start, window_bytes = time.monotonic(), 0
     while True:
         try:
-            block = response.read(_CHUNK)
+            # read1: whatever has arrived (read(n) would wait for all n bytes of a trickle).
+            block = response.read1(_CHUNK)
+        except TimeoutError:
+            raise _Stalled from None
         except (OSError, HTTPException):
             return done  # connection dropped mid-stream: the caller resumes from here
         if not block:
             return done
+        if done + len(block) > cap:
+            out.write(block[: cap - done])
+            return cap + 1
         out.write(block)
         done += len(block)
         if progress:
             progress(done, total)
+        now = time.monotonic()
+        window_bytes += len(block)
+        if now >= deadline:
+            raise _Stalled
+        if now - window_start >= limits.stall_timeout:
+            if window_bytes < STALL_MIN_RATE * limits.stall_timeout:
+                raise _Stalled
+            window_start, window_bytes = now, 0
 
 
 def _sha256_of(path: Path) -> str:
@@ -392,7 +487,8 @@ def extract_model(
     """Unpack a model archive into `<models_dir>/<name>` atomically; return the installed model.
 
     Nothing appears under the final name until the tree is complete, checked and marked;
-    an existing model of that name is replaced in one rename.
+    an existing model of that name is exchanged for it in one atomic step (no instant
+    without a model there).
     """
     if not _SAFE_NAME.fullmatch(name):
         raise ModelError(f"{name!r} is not a model name (letters, digits, '.', '_' and '-' only).")
@@ -443,10 +539,8 @@ def extract_model(
         _write_marker_last(tmp, marker)
         final = root / name
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".old-{name}-", dir=root))
-            final.rename(old / name)
-            tmp.rename(final)
-            shutil.rmtree(old, ignore_errors=True)
+            # One atomic exchange: at every instant `final` is the old model or the new one.
+            _exchange(tmp, final)  # `tmp` now holds the old model, removed below
         else:
             tmp.rename(final)
     except zipfile.BadZipFile as error:
@@ -456,6 +550,51 @@ def extract_model(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return InstalledModel(name=name, language=language, path=final, installed_bytes=total)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Swap two paths atomically (Linux renameat2 with RENAME_EXCHANGE)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        raise OSError(errno.ENOSYS, "this system cannot swap folders atomically (renameat2)")
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(b))
+
+
+@contextmanager
+def installing(root: Path) -> Iterator[None]:
+    """Be the only process installing into `root` while the block runs (or ModelError at
+    once), and first remove what killed installs left behind: `.tmp-*` and `.old-*` trees
+    (nobody else can be writing them while we hold the lock)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root / ".install.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        raise ModelError(
+            f"cannot create a folder in {root} ({error.strerror}); check the permissions there, "
+            "or set VOICE_GUIDE_HOME to another folder."
+        ) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ModelError(
+                f"another voice-guide is installing a model into {root}; wait for it to finish "
+                "and try again."
+            ) from None
+        for stale in [*root.glob(".tmp-*"), *root.glob(".old-*")]:
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _write_marker_last(model_dir: Path, marker: dict) -> None:
@@ -477,9 +616,27 @@ def install_model(
     retry_wait: float = 1.0,
     max_unpacked: int = MAX_UNPACKED_BYTES,
     on_status: Callable[[str], None] | None = None,
+    limits: DownloadLimits = DownloadLimits(),
 ) -> InstalledModel:
-    """Download, check and install one model; an installed copy is kept unless `force`."""
+    """Download, check and install one model; an installed copy is kept unless `force`.
+
+    One install at a time per models folder (a second gets ModelError at once); trees that
+    killed installs left behind are removed first."""
     root = models_dir if models_dir is not None else paths.models_dir()
+    with installing(root):
+        return _install(source, root, force, progress, retry_wait, max_unpacked, on_status, limits)
+
+
+def _install(
+    source: ModelSource,
+    root: Path,
+    force: bool,
+    progress: Progress | None,
+    retry_wait: float,
+    max_unpacked: int,
+    on_status: Callable[[str], None] | None,
+    limits: DownloadLimits,
+) -> InstalledModel:
     existing = next((m for m in installed_models(root) if m.name == source.name), None)
     if existing is not None and not force:
         if on_status:
@@ -491,7 +648,7 @@ def install_model(
     try:
         if on_status and part.exists():
             on_status(f"resuming {part.name} ({part.stat().st_size} bytes already here)")
-        download(source, part, progress=progress, retry_wait=retry_wait)
+        download(source, part, progress=progress, retry_wait=retry_wait, limits=limits)
         if on_status and (source.size or source.sha256):
             on_status("checking size and SHA-256")
         check_archive(part, source)
@@ -512,6 +669,8 @@ def install_model(
             raise
         part.unlink()
     except OSError as error:
+        if error.errno == errno.ENOSPC:
+            part.unlink(missing_ok=True)  # ours, and the space is what the user needs back
         # Disk full, no permission, ...: say where, not a traceback.
         raise ModelError(
             f"could not store {source.name} in {root} ({error.strerror or error}); check the "

@@ -20,6 +20,7 @@ from voice_guide import paths
 
 __all__ = [
     "DEFAULT_MODEL",
+    "FAILED_NAME",
     "MARKER_NAME",
     "InstalledModel",
     "ManifestEntry",
@@ -28,6 +29,7 @@ __all__ = [
     "installed_models",
     "manifest",
     "manifest_entry",
+    "mark_failed",
     "missing_model_files",
     "package_model",
     "package_model_language",
@@ -40,6 +42,10 @@ __all__ = [
 # Written last by the installer: name, language, source and SHA-256 of the archive, and a digest
 # of the unpacked tree (so `verify` can tell when files changed).
 MARKER_NAME = ".voice-guide-model.json"
+
+# Written by `voice-guide models verify` into a model that failed (with the reasons): such a
+# model is never loaded again until a reinstall (or a verify that passes) removes it.
+FAILED_NAME = ".voice-guide-failed"
 
 # What `voice-guide models download` fetches when no name is given.
 DEFAULT_MODEL = "vosk-model-small-en-us-0.15"
@@ -83,17 +89,48 @@ def has_runtime_grammar(model_dir: Path) -> bool:
 
 
 def _read_marker(model_dir: Path) -> InstalledModel | None:
-    """The model recorded by the marker in `model_dir`, or None when absent or unreadable."""
+    """The model recorded by the marker in `model_dir`, or None when absent, unreadable,
+    marked FAILED by `verify`, or when its files no longer add up to what was installed (a
+    cheap count-and-size check; `verify` also compares contents)."""
     try:
         data = json.loads((model_dir / MARKER_NAME).read_text(encoding="utf-8"))
-        return InstalledModel(
+        model = InstalledModel(
             name=str(data["name"]),
             language=str(data["language"]),
             path=model_dir,
             installed_bytes=int(data.get("installed_bytes", 0)),
         )
+        recorded = (int(data["files"]), int(data["installed_bytes"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if (model_dir / FAILED_NAME).exists() or _tree_size(model_dir) != recorded:
+        return None
+    return model
+
+
+def _tree_size(model_dir: Path) -> tuple[int, int]:
+    """(file count, total bytes) of a model tree, the installer's marker files left out."""
+    sizes = [
+        p.stat().st_size
+        for p in model_dir.rglob("*")
+        if p.is_file() and p.name not in (MARKER_NAME, FAILED_NAME)
+    ]
+    return len(sizes), sum(sizes)
+
+
+def mark_failed(model_dir: Path, problems: list[str]) -> None:
+    """Record that `model_dir` failed `verify` (so it is never loaded), or clear the record
+    when `problems` is empty. A model without the installer's marker is left alone."""
+    failed = model_dir / FAILED_NAME
+    if not (model_dir / MARKER_NAME).is_file():
+        return
+    try:
+        if problems:
+            failed.write_text("\n".join(problems) + "\n", encoding="utf-8")
+        else:
+            failed.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only model folder: the count-and-size check still guards loading
 
 
 def installed_models(models_dir: Path | None = None) -> list[InstalledModel]:
@@ -200,7 +237,7 @@ def tree_digest(model_dir: Path) -> tuple[int, int, str]:
     count = total = 0
     for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
         rel = path.relative_to(model_dir).as_posix()
-        if rel == MARKER_NAME:
+        if rel in (MARKER_NAME, FAILED_NAME):
             continue
         file_hash = hashlib.sha256()
         with path.open("rb") as handle:
