@@ -559,3 +559,12 @@ def test_hints_name_the_command_as_it_was_started(
     monkeypatch.setenv("VOICE_GUIDE_LAUNCHER", "./scripts/run")
     assert hints.command("run", "my routine", "--resume") == "./scripts/run 'my routine' --resume"
     assert hints.command("models", "list") == f"{sys.executable} -m voice_guide models list"
+
+
+def test_history_of_a_killed_session_shows_the_steps_its_checkpoint_had_done(home: Path) -> None:
+    with Store() as store:
+        sid = store.start_session("back", "Back massage", None, 1_790_000_000.0)
+        state = {"phase": "running", "index": 3, "done": ["a", "b", "b", "c"]}
+        store.checkpoint(sid, state, 95.0)
+    line = CliRunner().invoke(cli, ["history"]).stdout.splitlines()[1]
+    assert " 1:35 " in line and " 3/? " in line and line.endswith("interrupted")

@@ -40,6 +40,13 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def _steps(record: SessionRecord) -> str:
+    """'3/12'; '3/?' for a killed session (its checkpoint says what was done, not the total)."""
+    if record.steps_done is None:
+        return "?"
+    return f"{record.steps_done}/{'?' if record.steps_total is None else record.steps_total}"
+
+
 def _levels(pressure: dict[str, int]) -> str:
     return ", ".join(f"{area} {level}" for area, level in sorted(pressure.items()))
 
@@ -52,7 +59,7 @@ def _table(records: list[SessionRecord]) -> str:
             r.routine_title,
             r.recipient or "-",
             _clock(r.duration),
-            "?" if r.steps_done is None else f"{r.steps_done}/{r.steps_total}",
+            _steps(r),
             _levels(r.pressure_by_area) or "-",
             r.status,
         )
