@@ -79,18 +79,25 @@ def tiny(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def full_disk() -> Iterator[Path]:
-    """A real 256 KiB tmpfs; fill() leaves it with no free byte."""
+@contextlib.contextmanager
+def tmpfs(size: str) -> Iterator[Path]:
+    """A real tmpfs of `size` (mount's notation) mounted on a fresh folder."""
     if not ROOT:
         pytest.skip("mounting a tmpfs needs root (CI runs as root)")
     folder = Path(tempfile.mkdtemp(prefix="vg-tmpfs-"))
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
     try:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=True)
         folder.rmdir()
+
+
+@pytest.fixture
+def full_disk() -> Iterator[Path]:
+    """A real 256 KiB tmpfs; fill() leaves it with no free byte."""
+    with tmpfs("256k") as folder:
+        yield folder
 
 
 def fill(folder: Path) -> None:
@@ -687,15 +694,9 @@ def test_history_shows_damaged_rows_without_what_cannot_be_read(
 LONG_ROUTINE = """\
 title: Long
 steps:
-  - id: first
-    say: Rest your hands on the shoulders.
-    duration: 20m
-  - id: second
-    say: Now the upper arms.
-    duration: 20m
-  - id: third
-    say: Now the hands.
-    duration: 20m
+  - {id: first, say: Rest your hands on the shoulders., duration: 20m}
+  - {id: second, say: Now the upper arms., duration: 20m}
+  - {id: third, say: Now the hands., duration: 20m}
 """
 
 
@@ -1009,15 +1010,8 @@ def test_an_endless_body_without_any_size_stops_at_the_cap(
 @pytest.fixture
 def big_disk() -> Iterator[Path]:
     """A real 48 MiB tmpfs (room for the 41 MB English model, not for an endless one)."""
-    if not ROOT:
-        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
-    folder = Path(tempfile.mkdtemp(prefix="vg-tmpfs-"))
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(folder)], check=True)
-    try:
+    with tmpfs("48m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
-        folder.rmdir()
 
 
 def test_the_english_model_from_an_endless_server_never_fills_the_disk(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import stat
 import tempfile
@@ -26,6 +27,7 @@ __all__ = [
     "append_regular",
     "atomic_write",
     "check_writable_target",
+    "exclusive_lock",
     "open_regular",
 ]
 
@@ -93,6 +95,20 @@ def check_writable_target(path: str | os.PathLike[str]) -> bool:
     if not stat.S_ISREG(info.st_mode):
         raise NotARegularFile(path, info.st_mode)
     return True
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike[str]) -> Iterator[int]:
+    """Hold an exclusive `flock` on `path` (created if missing, never through a symbolic
+    link) while the block runs; yields its descriptor. BlockingIOError at once if another
+    process holds it. The kernel releases the lock however the process ends, so a killed
+    holder never leaves it taken; the file stays (unlinking it would race a new holder)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def _fsync_folder(folder: Path) -> None:

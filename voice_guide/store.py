@@ -12,7 +12,7 @@ not grow with the length of a session; the event-by-event record is the JSONL tr
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import json
 import math
 import os
@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from voice_guide import paths
 from voice_guide.errors import VoiceGuideError
-from voice_guide.files import open_regular
+from voice_guide.files import exclusive_lock, open_regular
 
 __all__ = [
     "ENDINGS",
@@ -326,32 +326,25 @@ class Store:
         """Be the one process that writes session `session_id` while the block runs, or raise
         SessionBusy at once. The kernel drops the lock when the process ends however it
         ends, so a killed session never stays claimed."""
-        folder = self.path.parent / "locks"
+        path = self.path.parent / "locks" / f"session-{session_id}.lock"
+        lock = contextlib.ExitStack()
         try:
-            folder.mkdir(exist_ok=True)
-            fd = os.open(
-                folder / f"session-{session_id}.lock",
-                os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                0o600,
-            )
+            path.parent.mkdir(exist_ok=True)
+            fd = lock.enter_context(exclusive_lock(path))
+        except BlockingIOError:
+            pid = path.read_text(encoding="ascii", errors="replace").strip()
+            holder = f" (process {pid})" if pid.isdigit() else ""
+            raise SessionBusy(session_id, holder) from None
         except OSError as error:
             raise StoreError(
-                f"Cannot lock session {session_id} in {folder} ({error.strerror}); check the "
-                "permissions and free space there."
+                f"Cannot lock session {session_id} in {path.parent} ({error.strerror}); check "
+                "the permissions and free space there."
             ) from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-                holder = f" (process {pid})" if pid.isdigit() else ""
-                raise SessionBusy(session_id, holder) from None
-            # Our pid in the lock file, for the message the second process shows.
+        with lock:
+            # Our pid in the lock file, for the message a second process shows.
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)
             yield
-        finally:
-            os.close(fd)  # releases the lock; the empty file stays (unlinking would race)
 
     def start_session(
         self, routine: str, routine_title: str, recipient: str | None, started_at: float

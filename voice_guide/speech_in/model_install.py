@@ -12,9 +12,9 @@ install runs at a time per models folder, and it first removes what killed insta
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -36,6 +36,7 @@ from urllib.request import Request, urlopen
 
 from voice_guide import __version__, paths
 from voice_guide.errors import VoiceGuideError
+from voice_guide.files import exclusive_lock
 from voice_guide.speech_in.models import (
     MARKER_NAME,
     InstalledModel,
@@ -573,28 +574,25 @@ def installing(root: Path) -> Iterator[None]:
     """Be the only process installing into `root` while the block runs (or ModelError at
     once), and first remove what killed installs left behind: `.tmp-*` and `.old-*` trees
     (nobody else can be writing them while we hold the lock)."""
+    lock = contextlib.ExitStack()
     try:
         root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(root / ".install.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        lock.enter_context(exclusive_lock(root / ".install.lock"))
+    except BlockingIOError:
+        raise ModelError(
+            f"another voice-guide is installing a model into {root}; wait for it to finish "
+            "and try again."
+        ) from None
     except OSError as error:
         raise ModelError(
             f"cannot create a folder in {root} ({error.strerror}); check the permissions there, "
             "or set VOICE_GUIDE_HOME to another folder."
         ) from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ModelError(
-                f"another voice-guide is installing a model into {root}; wait for it to finish "
-                "and try again."
-            ) from None
+    with lock:
         for stale in [*root.glob(".tmp-*"), *root.glob(".old-*")]:
             if stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
         yield
-    finally:
-        os.close(fd)
 
 
 def _write_marker_last(model_dir: Path, marker: dict) -> None:
