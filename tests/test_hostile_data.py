@@ -1093,7 +1093,12 @@ def test_a_model_that_fails_verify_is_never_loaded(
     assert verify.exit_code == 1
     assert verify.stdout.startswith(f"FAILED {MODEL}: files changed since install")
     assert find_model("xx") is None
-    assert f"* {MODEL}" not in CliRunner().invoke(cli, ["models", "list"]).stdout
+    listing = CliRunner().invoke(cli, ["models", "list"]).stdout
+    assert f"* {MODEL}" not in listing
+    assert (
+        "\nNot loaded (failed verify or changed since install; reinstall with voice-guide "
+        f"models download NAME --force):\n    {MODEL}\n"
+    ) in listing
     assert _install(tmp_path, hostile, 0, "--force").exit_code == 0
     assert find_model("xx") == model_dir
     assert CliRunner().invoke(cli, ["models", "verify"]).exit_code == 0

@@ -23,6 +23,7 @@ from voice_guide.speech_in.model_install import (
 )
 from voice_guide.speech_in.models import (
     DEFAULT_MODEL,
+    MARKER_NAME,
     InstalledModel,
     find_model,
     installed_models,
@@ -66,6 +67,14 @@ def list_models() -> None:
         click.echo(f"  {mark} {model.name:34} {model.language:6} {size:7.0f} MB  {model.path}")
     if not rows:
         click.echo("    (none)")
+    unusable = _unusable()
+    if unusable:
+        click.echo(
+            "\nNot loaded (failed verify or changed since install; reinstall with "
+            f"{hints.command('models', 'download', 'NAME', '--force')}):"
+        )
+        for child in unusable:
+            click.echo(f"    {child.name}")
     click.echo("\nListener per command language (--engine auto):")
     for language in languages():
         chosen = in_use.get(language)
@@ -74,12 +83,12 @@ def list_models() -> None:
         elif language == "en":
             click.echo(
                 "    en: PocketSphinx with its bundled English model "
-                f"(better: voice-guide models download {DEFAULT_MODEL})"
+                f"(better: {hints.command('models', 'download', DEFAULT_MODEL)})"
             )
         else:
             click.echo(f"    {language}: no model for this language")
     installed_names = {m.name for m in installed_models()}
-    click.echo("\nAvailable (voice-guide models download NAME):")
+    click.echo(f"\nAvailable ({hints.command('models', 'download', 'NAME')}):")
     for entry in manifest():
         state = "installed" if entry.name in installed_names else ""
         check = "checksum recorded" if entry.sha256 else "no checksum: --sha256 or --no-verify"
@@ -87,6 +96,21 @@ def list_models() -> None:
             f"    {entry.name:34} {entry.language:6} ~{entry.approx_mb:4d} MB  "
             f"{entry.licence:11} {check:37} {state}".rstrip()
         )
+
+
+def _unusable() -> list[Path]:
+    """Model folders with an install record that are not loaded (FAILED, or changed)."""
+    root = paths.models_dir()
+    complete = {m.path for m in installed_models()}
+    if not root.is_dir():
+        return []
+    return [
+        child
+        for child in sorted(root.iterdir())
+        if not child.name.startswith(".")
+        and (child / MARKER_NAME).is_file()
+        and child not in complete
+    ]
 
 
 def _all_languages() -> set[str]:
@@ -173,14 +197,15 @@ def path(name: str | None, language: str | None) -> None:
         found = find_model(language)
         if found is None:
             raise click.ClickException(
-                f"no Vosk model for {language!r} is installed; see voice-guide models list."
+                f"no Vosk model for {language!r} is installed; see "
+                f"{hints.command('models', 'list')}."
             )
         click.echo(str(found))
     elif name:
         model = _by_name(name)
         if model is None:
             raise click.ClickException(
-                f"model {name!r} is not installed; voice-guide models download {name}"
+                f"model {name!r} is not installed; {hints.command('models', 'download', name)}"
             )
         click.echo(str(model.path))
     else:
