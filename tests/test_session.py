@@ -11,6 +11,7 @@ from voice_guide.routine.model import Routine
 from voice_guide.session import (
     ASK_TIMEOUT,
     TRANSITIONS,
+    UNDO_WINDOW,
     Heard,
     Phase,
     Profile,
@@ -288,9 +289,21 @@ def test_back_from_the_first_step_stays_and_back_returns():
     assert (s.phase, s.step) == (Phase.RUNNING, "glide")
     assert s.state.elapsed(20.0) == pytest.approx(20.0)
     s.hear(Command.NEXT, 21.0)
-    assert s.hear(Command.BACK, 22.0) == ["Glide your palms up."]
+    assert s.hear(Command.BACK, 22.0 + UNDO_WINDOW) == ["Glide your palms up."]
     assert s.step == "glide"
-    assert s.state.elapsed(22.0) == 0.0
+    assert s.state.elapsed(22.0 + UNDO_WINDOW) == 0.0
+
+
+def test_back_soon_after_next_carries_on_where_the_step_was():
+    s = Script(routine())
+    s(Start(), 0.0)
+    s.run_timers_until(40.0)  # the halfway cue said
+    s.hear(Command.NEXT, 40.0)
+    assert s.hear(Command.BACK, 45.0) == ["Glide your palms up.", "20 seconds left."]
+    assert (s.phase, s.step) == (Phase.RUNNING, "glide")
+    assert s.state.elapsed(45.0) == pytest.approx(40.0)
+    assert s.run_timers_until(65.0) == ["Almost done.", "Now, circles.", "Make small circles."]
+    assert SessionState.from_dict(s.state.to_dict()) == s.state
 
 
 def test_end_asks_first_then_goes_to_closing_then_ends():

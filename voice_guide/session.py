@@ -40,6 +40,9 @@ from voice_guide.effects import (
 from voice_guide.pressure import PressureCare, PressureState, readable_area
 from voice_guide.routine.model import Cue, Routine, Step
 
+UNDO_WINDOW = 30.0
+"""Seconds after a 'next' in which 'go back' returns to the step where it was (a 'next'
+heard by mistake costs nothing); later, going back starts the step again."""
 ASK_TIMEOUT = 20.0
 """Seconds to wait for a yes/no before an offered step is left out (no answer is a no),
 or before an unanswered 'end the session?' carries on."""
@@ -151,6 +154,9 @@ class SessionState:
     asked_from: Phase | None = None
     """The phase 'end the session?' interrupted."""
     ask_deadline: float | None = None
+    left: tuple[int, float, int, float] | None = None
+    """The timed step a 'next' just left: (index, seconds worked, cues said, when), so that
+    'go back' soon after carries on where it was."""
     done: tuple[str, ...] = ()
     """Ids of steps finished, in order."""
     avoid: frozenset[str] = frozenset()
@@ -184,6 +190,7 @@ class SessionState:
             "paused_from": self.paused_from.value if self.paused_from else None,
             "asked_from": self.asked_from.value if self.asked_from else None,
             "ask_deadline": self.ask_deadline,
+            "left": list(self.left) if self.left else None,
             "done": list(self.done),
             "avoid": sorted(self.avoid),
             "care": self.care.to_dict() if self.care else None,
@@ -205,6 +212,7 @@ class SessionState:
             paused_from=Phase(data["paused_from"]) if data.get("paused_from") else None,
             asked_from=Phase(data["asked_from"]) if data.get("asked_from") else None,
             ask_deadline=data.get("ask_deadline"),
+            left=_left_at(data.get("left")),
             done=tuple(data.get("done", ())),
             avoid=frozenset(data.get("avoid", ())),
             care=PressureState.from_dict(care) if care else None,
@@ -411,9 +419,14 @@ class Session:
         out.add(CancelSpeech())
         step = self._step(state)
         if command is Command.NEXT:
-            if state.phase is not Phase.ASKING:
-                state = replace(state, done=(*state.done, step.id))
-            return self._enter(state, state.index + 1, now, out, automatic=False)
+            if state.phase is Phase.ASKING:
+                return self._enter(state, state.index + 1, now, out, automatic=False)
+            worked = state.paused_from if state.phase in _FROZEN else state.phase
+            left = (state.index, state.elapsed(now), state.cues_said, now)
+            state = replace(state, done=(*state.done, step.id))
+            state = self._enter(state, state.index + 1, now, out, automatic=False)
+            # A 'next' heard by mistake is undone by 'go back': the step goes on from there.
+            return replace(state, left=left if worked is Phase.RUNNING else None)
         if command is Command.NO:
             out.say(self._declined(step), "ack")
             return self._enter(state, state.index + 1, now, out, automatic=False)
@@ -421,7 +434,23 @@ class Session:
         if previous is None:
             out.say(self.prompts.text("first_step"), "ack")
             return state
-        return self._enter(state, previous, now, out, automatic=False)
+        left = state.left
+        state = self._enter(state, previous, now, out, automatic=False)
+        soon = left is not None and now - left[3] <= UNDO_WINDOW
+        if left and soon and left[0] == state.index and state.phase is Phase.RUNNING:
+            return self._carry_on_from(state, left[1], left[2], now, out)
+        return state
+
+    def _carry_on_from(
+        self, state: SessionState, elapsed: float, cues_said: int, now: float, out: Effects
+    ) -> SessionState:
+        """Back to the step just left: its clock and cues go on where they were."""
+        state = replace(state, anchor_elapsed=elapsed, anchor_time=now, cues_said=cues_said)
+        step = self._step(state)
+        left = self.prompts.duration(max(0.0, (step.duration or 0.0) - elapsed))
+        out.say(_capital(self.prompts.text("recap_left", left=left)), "info")
+        out.add(StartTimer(self.wake_time(state) or now))
+        return state
 
     def _enter(
         self, state: SessionState, index: int, now: float, out: Effects, *, automatic: bool
@@ -456,6 +485,7 @@ class Session:
             paused_from=None,
             asked_from=None,
             ask_deadline=None,
+            left=None,
         )
         out.add(StepEntered(index, step.id, step.name))
         if step.offer:
@@ -722,6 +752,13 @@ def _acknowledge(effects: list[Effect]) -> None:
     """Confirm a command with the 'heard' earcon, after any speech it cut off."""
     position = 1 if effects and isinstance(effects[0], CancelSpeech) else 0
     effects.insert(position, Earcon("heard"))
+
+
+def _left_at(data: Any) -> tuple[int, float, int, float] | None:
+    if not data:
+        return None
+    index, elapsed, cues_said, at = data
+    return int(index), float(elapsed), int(cues_said), float(at)
 
 
 def _capital(text: str) -> str:
