@@ -243,10 +243,10 @@ class SpeechTimes:
     """Seconds each sentence the guide says takes to play, rendered like the demo does."""
 
     def __init__(self, routine: Routine) -> None:
-        from voice_guide.cli.session import routine_voice
         from voice_guide.speech_in.audio import SAMPLE_RATE
         from voice_guide.speech_out.cache import RenderCache
         from voice_guide.speech_out.renderer import EspeakRenderer
+        from voice_guide.wiring import routine_voice
 
         settings = routine_voice(routine, None, None, None)
         self._cache = RenderCache(EspeakRenderer(settings, routine.language), SAMPLE_RATE)

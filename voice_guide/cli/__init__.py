@@ -56,6 +56,11 @@ def cli() -> None:
     """Offline, hands-free, voice-guided sessions (first routine: a back massage)."""
 
 
+def notify(message: str) -> None:
+    """One line for the user on stderr (what is happening, or what went wrong)."""
+    click.echo(f"voice-guide: {message}", err=True)
+
+
 def _register() -> None:
     # Imported after `cli` exists, so each command module can import it.
     from voice_guide.cli import demo, draft, models, routines, session, speech_in, speech_out, store  # noqa: F401

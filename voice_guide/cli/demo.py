@@ -10,16 +10,14 @@ from pathlib import Path
 
 import click
 
-from voice_guide.cli import cli
+from voice_guide.cli import cli, notify
 from voice_guide.cli.options import FiniteRange
 from voice_guide.cli.routines import load_or_exit
-from voice_guide.cli.session import guide_speaker, routine_voice, start_listener
 from voice_guide.cli.speech_in import engine_option
 from voice_guide.cli.speech_out import _voice_options
 from voice_guide.files import atomic_write, check_writable_target
 from voice_guide.room import (
     BLOCK,
-    RoomError,
     RoomSettings,
     VirtualRoom,
     default_person,
@@ -30,9 +28,8 @@ from voice_guide.runner import SessionRunner, run_audio
 from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import Session
 from voice_guide.speech_in.audio import SAMPLE_RATE
-from voice_guide.speech_in.recognizer import RecognizerError
-from voice_guide.speech_out.errors import SpeechOutError
 from voice_guide.transcript import Transcript
+from voice_guide.wiring import VIRTUAL_ROOM, guide_speaker, routine_voice, start_listener
 
 
 @cli.command()
@@ -91,16 +88,11 @@ def demo(
         raise click.BadParameter(str(error)) from None
     if not person and not no_person:
         person = default_person(model)
-    try:
-        # No listener waits in the virtual room: let a loaded machine take its time to render
-        # rather than print sentences the room would then never hear.
-        settings_voice = routine_voice(model, voice, rate, volume)
-        speaker = guide_speaker(model, settings_voice, SAMPLE_RATE, True, render_timeout=30.0)
-        room = VirtualRoom(speaker.playback, settings, person)
-        listener = start_listener(engine, model)
-    except (SpeechOutError, RecognizerError, RoomError) as error:
-        click.echo(f"voice-guide: {error}", err=True)
-        sys.exit(1)
+    # Their errors (no synthesizer, no model) are one sentence from the command group.
+    settings_voice = routine_voice(model, voice, rate, volume)
+    speaker = guide_speaker(model, settings_voice, SAMPLE_RATE, VIRTUAL_ROOM)
+    room = VirtualRoom(speaker.playback, settings, person)
+    listener = start_listener(engine, model, notify)
     record = Transcript(transcript, echo=None if quiet else sys.stdout)
     runner = SessionRunner(Session(model), speaker, record)
     reported = 0

@@ -15,7 +15,7 @@ from typing import NoReturn, TextIO
 
 import click
 
-from voice_guide.cli import cli, hints
+from voice_guide.cli import cli, hints, notify
 from voice_guide.cli.options import Utf8Text
 from voice_guide.cli.routines import load_or_exit
 from voice_guide.cli.speech_in import engine_option
@@ -24,26 +24,26 @@ from voice_guide.commands import Command, PhraseTable, phrase_table
 from voice_guide.diagram import mermaid
 from voice_guide.effects import PressureChanged, Report
 from voice_guide.files import check_writable_target
-from voice_guide.live import DeviceWatch, SpeakerKeeper, microphone_blocks
 from voice_guide.routine.areas import UnknownArea, canonical_area, resolve_areas, routine_areas
 from voice_guide.routine.model import Routine
-from voice_guide.routine.vocabulary import routine_vocabulary
-from voice_guide.runner import ListenerFailed, SessionRunner, run_audio, run_keyboard
-from voice_guide.self_voice import SelfVoiceGate
+from voice_guide.runner import ListenerFailed, SessionRunner, run_keyboard
 from voice_guide.session import Profile, Session, SessionState
-from voice_guide.speech_in.audio import SAMPLE_RATE
-from voice_guide.speech_in.engines import create_recognizer
-from voice_guide.speech_in.listener import Listener
 from voice_guide.speech_in.recognizer import RecognizerError
 from voice_guide.speech_in.sources import DeviceError, describe_devices, resolve_input_device
-from voice_guide.speech_out.cache import RenderCache
 from voice_guide.speech_out.device import OutputDevice, OutputDeviceInfo, find_output_device
 from voice_guide.speech_out.errors import OutputDeviceError, SpeechOutError
-from voice_guide.speech_out.playback import Playback
-from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
+from voice_guide.speech_out.renderer import VoiceSettings
 from voice_guide.speech_out.speaker import GuideSpeaker, Speaker, TextSpeaker
 from voice_guide.store import ResumePoint, Store, StoreError
 from voice_guide.transcript import Transcript
+from voice_guide.wiring import (
+    LiveSettings,
+    guide_speaker,
+    listen_live,
+    open_store,
+    routine_voice,
+    start_listener,
+)
 
 
 def _store_errors(command: Callable[..., None]) -> Callable[..., None]:
@@ -64,21 +64,16 @@ class _Terminate(Exception):
     """SIGTERM arrived: leave like Ctrl-C, state saved."""
 
 
-EXIT_GRACE = 5.0
-"""Seconds a stop signal leaves for closing devices before the process exits regardless (the
-state is already checkpointed, so nothing is lost; a sound server can hang a stream's close)."""
-
-
-def _stop_on_signals(farewell: Callable[[], str]) -> None:
+def _stop_on_signals(farewell: Callable[[], str], grace: float) -> None:
     """SIGINT and SIGTERM end the session like Ctrl-C; if closing the devices hangs, the
-    process exits after EXIT_GRACE with `farewell()` (whether the session was saved)."""
+    process exits after `grace` seconds with `farewell()` (whether the session was saved)."""
 
     def on_signal(signum: int, frame: object) -> None:
         def force_exit() -> None:
             print(f"\n{farewell()}", file=sys.stderr, flush=True)
             os._exit(130)
 
-        watchdog = threading.Timer(EXIT_GRACE, force_exit)
+        watchdog = threading.Timer(grace, force_exit)
         watchdog.daemon = True
         watchdog.start()
         raise _Terminate
@@ -130,7 +125,7 @@ def run(
     recipient = " ".join(recipient.split()) or None if recipient else None
     if transcript is not None:
         _check_transcript(transcript)
-    with Store() as store:
+    with open_store() as store:
         if store.notice:
             click.echo(f"voice-guide: {store.notice}", err=True)
         point = _resume_point(store, routine, recipient) if resume else None
@@ -156,7 +151,7 @@ def run(
                 engine,
                 input_device,
                 routine_voice(model, voice, rate, volume),
-                no_earcons,
+                LiveSettings(earcons=not no_earcons),
                 restore,
             )
 
@@ -209,8 +204,8 @@ class _LiveRun:
         transcript: Path | None,
         engine: str,
         input_device: str | None,
-        settings: VoiceSettings,
-        no_earcons: bool,
+        voice: VoiceSettings,
+        settings: LiveSettings,
         restore: SessionState | None,
     ) -> None:
         """Run the session; exits 130 on Ctrl-C/SIGTERM and 1 when a device fails."""
@@ -223,7 +218,7 @@ class _LiveRun:
             _transcript_refused(transcript, error)
         typed = output is None and not microphone
         terminal = _Terminal(sys.stdout, prompt="> " if sys.stdin.isatty() else None)
-        speaker = _speaker(model, output, settings, no_earcons, terminal, self.offset)
+        speaker = _speaker(model, output, voice, settings, terminal, self.offset)
         runner = SessionRunner(
             Session(model),
             speaker,
@@ -232,7 +227,7 @@ class _LiveRun:
             checkpoint=self.saver,
             on_report=_profile_updater(store, recipient),
         )
-        _stop_on_signals(self.saver.farewell)
+        _stop_on_signals(self.saver.farewell, settings.exit_grace)
         stack = contextlib.ExitStack()
         try:
             with stack:
@@ -241,8 +236,19 @@ class _LiveRun:
                     device = stack.enter_context(OutputDevice(speaker.playback, output))
                 if microphone:
                     try:
-                        end = _listen_live(
-                            runner, model, engine, input_device, device, self.offset, restore
+                        listener = start_listener(engine, model, notify)
+                        click.echo(
+                            "voice-guide: listening. Say 'help' to hear what you can say.",
+                            err=True,
+                        )
+                        end = listen_live(
+                            runner,
+                            listener,
+                            input_device,
+                            device,
+                            settings,
+                            offset=self.offset,
+                            restore=restore,
                         )
                     except ListenerFailed as failure:
                         click.echo(
@@ -371,8 +377,8 @@ def _device_summary() -> str:
 def _speaker(
     model: Routine,
     output: OutputDeviceInfo | None,
-    settings: VoiceSettings,
-    no_earcons: bool,
+    voice: VoiceSettings,
+    settings: LiveSettings,
     terminal: _Terminal,
     offset: float,
 ) -> Speaker:
@@ -383,45 +389,10 @@ def _speaker(
             terminal, clock=lambda: time.monotonic() - started, earcons_enabled=False
         )
     try:
-        return guide_speaker(model, settings, output.sample_rate, not no_earcons)
+        return guide_speaker(model, voice, output.sample_rate, settings)
     except SpeechOutError as error:
         click.echo(f"voice-guide: {error}", err=True)
         sys.exit(1)
-
-
-LIVE_ECHO_TAIL = 0.8
-"""Seconds after the guide's speech during which its echo may still be heard on real devices."""
-
-
-def _listen_live(
-    runner: SessionRunner,
-    model: Routine,
-    engine: str,
-    input_device: str | None,
-    output: OutputDevice | None,
-    offset: float,
-    restore: SessionState | None,
-) -> float:
-    """The microphone drives the loop; its samples are the session clock."""
-    listener = start_listener(engine, model)
-    speaker = runner.speaker
-    # With printed speech nothing ever plays, and the gate lets every command through.
-    playback = speaker.playback if isinstance(speaker, GuideSpeaker) else Playback(SAMPLE_RATE)
-    watch = DeviceWatch(runner, lambda: offset + listener.stream_time)
-    keeper = SpeakerKeeper(output, watch) if output else None
-    blocks = microphone_blocks(input_device, watch)
-    click.echo("voice-guide: listening. Say 'help' to hear what you can say.", err=True)
-    return run_audio(
-        runner,
-        listener,
-        blocks,
-        # Device buffers delay the echo on top of the room: a wider tail than the virtual room.
-        SelfVoiceGate(playback, echo_tail=LIVE_ECHO_TAIL + (output.latency if output else 0.0)),
-        offset=offset,
-        restore=restore,
-        on_block=(lambda now: keeper.check()) if keeper else None,
-        playback_clock=lambda: playback.clock,
-    )
 
 
 class _Checkpointer:
@@ -561,44 +532,6 @@ def _profile_updater(store: Store, recipient: str | None) -> Callable[[Report, f
 def flow() -> None:
     """Print the session flow as a Mermaid diagram (from the state machine's table)."""
     click.echo(mermaid(), nl=False)
-
-
-def routine_voice(
-    model: Routine, voice: str | None, rate: int | None, volume: float | None
-) -> VoiceSettings:
-    """The routine's voice settings, with the command line's on top."""
-    own = VoiceSettings().overridden(model.voice.name, model.voice.rate, model.voice.volume)
-    return own.overridden(voice, rate, volume)
-
-
-def guide_speaker(
-    model: Routine,
-    settings: VoiceSettings,
-    sample_rate: int,
-    earcons: bool,
-    render_timeout: float = 2.0,
-) -> GuideSpeaker:
-    """The guide's voice for `model`: espeak-ng renders, cached, into a Playback at
-    `sample_rate` (the output device's, or 16 kHz for the virtual room). Past
-    `render_timeout` seconds a sentence is printed instead of said."""
-    renderer = EspeakRenderer(settings, model.language)
-    cache = RenderCache(renderer, sample_rate)
-    return GuideSpeaker(cache, Playback(sample_rate), earcons, render_timeout=render_timeout)
-
-
-def start_listener(engine: str, model: Routine) -> Listener:
-    """The listener for `model`'s language and its own phrases, saying on stderr which engine
-    it hears with."""
-    try:
-        words = routine_vocabulary(model)
-    except LookupError:
-        words = None  # create_recognizer says which languages there are
-    choice = create_recognizer(engine, model.language, words)
-    click.echo(f"voice-guide: {choice.message}", err=True)
-    if choice.missing_phrases:
-        missing = ", ".join(repr(p) for p in choice.missing_phrases)
-        click.echo(f"voice-guide: not in the model's vocabulary, not heard: {missing}", err=True)
-    return Listener(choice.recognizer)
 
 
 @cli.command()

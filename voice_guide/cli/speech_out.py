@@ -107,11 +107,11 @@ def render(
 ) -> None:
     """Render a whole session of ROUTINE to one WAV track, to follow from any music player."""
     from voice_guide.cli.routines import load_or_exit
-    from voice_guide.cli.session import routine_voice
     from voice_guide.routine.timeline import build_timeline
     from voice_guide.speech_out.cache import RenderCache
     from voice_guide.speech_out.renderer import EspeakRenderer
     from voice_guide.speech_out.track import render_track
+    from voice_guide.wiring import routine_voice
 
     model = load_or_exit(routine)
     if rate is not None:  # the timeline's speech estimates must use the rate we render at

@@ -1,0 +1,137 @@
+"""Where the parts of a session are built and joined, outside the command line.
+
+The speaker (espeak-ng through the render cache into a Playback), the listener (the engine
+chosen for the routine's language and its own phrases), the session database and the live
+audio loop (microphone, self-voice gate, device watch) are made here from settings, so the
+CLI, the virtual room and the benchmarks build them the same way. Nothing here prints:
+what the user should read goes to the `notify` callback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from voice_guide.live import DeviceWatch, SpeakerKeeper, microphone_blocks
+from voice_guide.routine.model import Routine
+from voice_guide.routine.vocabulary import routine_vocabulary
+from voice_guide.runner import SessionRunner, run_audio
+from voice_guide.self_voice import SelfVoiceGate
+from voice_guide.session import SessionState
+from voice_guide.speech_in.audio import SAMPLE_RATE
+from voice_guide.speech_in.engines import create_recognizer
+from voice_guide.speech_in.listener import Listener
+from voice_guide.speech_out.cache import RenderCache
+from voice_guide.speech_out.device import OutputDevice
+from voice_guide.speech_out.playback import Playback
+from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
+from voice_guide.speech_out.speaker import GuideSpeaker
+from voice_guide.store import Store
+
+__all__ = [
+    "VIRTUAL_ROOM",
+    "LiveSettings",
+    "guide_speaker",
+    "listen_live",
+    "open_store",
+    "routine_voice",
+    "start_listener",
+]
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """The tunables of a live session (real devices unless said otherwise)."""
+
+    render_timeout: float = 2.0
+    """Seconds (0.1 to 60) a sentence may take to render before it is printed instead: a
+    sentence renders in about 20 ms, and a hung synthesizer must not freeze the session."""
+    echo_tail: float = 0.8
+    """Seconds (0 to 5) after the guide's speech during which its echo may still come back
+    on real devices; the output device's own latency is added to it."""
+    exit_grace: float = 5.0
+    """Seconds (1 to 60) a stop signal leaves for closing the devices before the process
+    exits regardless (the state is checkpointed already; a sound server can hang a close)."""
+    earcons: bool = True
+    """Tones between steps and on commands (False: speech only)."""
+
+
+VIRTUAL_ROOM = LiveSettings(render_timeout=30.0)
+"""The virtual room: no person waits on the guide, so a loaded machine may take its time to
+render rather than print sentences the room would then never hear."""
+
+
+def routine_voice(
+    model: Routine, voice: str | None, rate: int | None, volume: float | None
+) -> VoiceSettings:
+    """The routine's voice settings, with the command line's on top."""
+    own = VoiceSettings().overridden(model.voice.name, model.voice.rate, model.voice.volume)
+    return own.overridden(voice, rate, volume)
+
+
+def guide_speaker(
+    model: Routine, voice: VoiceSettings, sample_rate: int, settings: LiveSettings
+) -> GuideSpeaker:
+    """The guide's voice for `model`: espeak-ng renders, cached, into a Playback at
+    `sample_rate` (the output device's, or 16 kHz for the virtual room)."""
+    renderer = EspeakRenderer(voice, model.language)
+    cache = RenderCache(renderer, sample_rate)
+    return GuideSpeaker(
+        cache, Playback(sample_rate), settings.earcons, render_timeout=settings.render_timeout
+    )
+
+
+def start_listener(engine: str, model: Routine, notify: Notify) -> Listener:
+    """The listener for `model`'s language and its own phrases; `notify` hears which engine
+    listens and which phrases its model cannot hear."""
+    try:
+        words = routine_vocabulary(model)
+    except LookupError:
+        words = None  # create_recognizer says which languages there are
+    choice = create_recognizer(engine, model.language, words)
+    notify(choice.message)
+    if choice.missing_phrases:
+        missing = ", ".join(repr(p) for p in choice.missing_phrases)
+        notify(f"not in the model's vocabulary, not heard: {missing}")
+    return Listener(choice.recognizer)
+
+
+def open_store() -> Store:
+    """The user's session database (checkpoints, history, profiles); use as a context
+    manager. Raises StoreError with the reason and the fix."""
+    return Store()
+
+
+def listen_live(
+    runner: SessionRunner,
+    listener: Listener,
+    input_device: str | None,
+    output: OutputDevice | None,
+    settings: LiveSettings,
+    *,
+    offset: float = 0.0,
+    restore: SessionState | None = None,
+) -> float:
+    """Run the session on the microphone: its samples are the session clock (`offset`
+    seconds at the start). A device that goes away pauses the session until it is back.
+    Returns the session time at the end."""
+    speaker = runner.speaker
+    # With printed speech nothing ever plays, and the gate lets every command through.
+    playback = speaker.playback if isinstance(speaker, GuideSpeaker) else Playback(SAMPLE_RATE)
+    watch = DeviceWatch(runner, lambda: offset + listener.stream_time)
+    keeper = SpeakerKeeper(output, watch) if output else None
+    blocks = microphone_blocks(input_device, watch)
+    # Device buffers delay the echo on top of the room: a wider tail than the virtual room's.
+    tail = settings.echo_tail + (output.latency if output else 0.0)
+    return run_audio(
+        runner,
+        listener,
+        blocks,
+        SelfVoiceGate(playback, echo_tail=tail),
+        offset=offset,
+        restore=restore,
+        on_block=(lambda now: keeper.check()) if keeper else None,
+        playback_clock=lambda: playback.clock,
+    )
