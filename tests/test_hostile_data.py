@@ -1156,3 +1156,26 @@ def test_a_second_install_at_the_same_time_is_refused_at_once(
         "finish and try again."
     )
     assert not (models / MODEL).exists()
+
+
+def test_a_transcript_on_a_full_disk_is_dropped_and_the_session_goes_on(
+    full_disk: Path, long_routine: Path, tmp_path: Path
+) -> None:
+    fill(full_disk)
+    transcript = full_disk / "t.jsonl"
+    result = CliRunner().invoke(
+        cli,
+        ["run", str(long_routine), "--keyboard", "--text", "--transcript", str(transcript)],
+        input="next\nend session\nyes\n",
+        env={"VOICE_GUIDE_HOME": str(tmp_path / "home")},
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"voice-guide: the transcript {transcript} cannot be written (No space left on device); "
+        "the session goes on without it.\n"
+        "Session saved. Continue it with: voice-guide run --resume\n"
+    )
+    assert "Now the upper arms." in result.stdout
+    with Store(tmp_path / "home" / "sessions.sqlite3") as store:
+        (record,) = store.history()
+    assert (record.status, record.steps_done) == ("interrupted", 1)  # now at the closing

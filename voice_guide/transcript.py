@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -38,6 +40,7 @@ class Transcript:
         """`append` continues an existing file (a resumed session); otherwise it starts anew."""
         # Line by line (each survives a killed process), never through a link or into a FIFO.
         self._file = append_regular(path, truncate=not append) if path else None
+        self._path = path
         self._echo = echo
         self.events: list[dict[str, Any]] = []
 
@@ -46,8 +49,11 @@ class Transcript:
         record = {"t": round(t, 3), "event": event, **data}
         self.events.append(record)
         if self._file:
-            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self._file.flush()
+            try:
+                self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+                self._file.flush()
+            except OSError as error:  # a full disk must not end the session
+                self._give_up(error)
         if self._echo and event in _READABLE:
             minutes, seconds = divmod(t, 60)
             line = printable(_READABLE[event](data))
@@ -59,10 +65,24 @@ class Transcript:
             return  # a command with no meaning here: its `heard` line already says it all
         self.write(t, report.event, **report_fields(report))
 
+    def _give_up(self, error: OSError) -> None:
+        print(
+            f"voice-guide: the transcript {self._path} cannot be written ({error.strerror}); "
+            "the session goes on without it.",
+            file=sys.stderr,
+            flush=True,
+        )
+        with contextlib.suppress(OSError):
+            self._file.close()  # type: ignore[union-attr]
+        self._file = None
+
     def close(self) -> None:
         """Close the file."""
         if self._file:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as error:  # the last lines did not fit on the disk
+                self._give_up(error)
             self._file = None
 
 
