@@ -76,7 +76,7 @@ class SessionRunner:
         self._on_report = on_report
         self._ended_early = False
         self._spoken_by_step: dict[str, list[str]] = {}
-        for entry in build_timeline(session.routine).entries:
+        for entry in build_timeline(session.routine, profile).entries:  # its own wordings
             self._spoken_by_step.setdefault(entry.step_id, []).append(entry.text)
 
     @property

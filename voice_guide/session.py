@@ -671,7 +671,8 @@ class Session:
         out.add(Restored(state.index))
         out.say(self.prompts.text("welcome_back", recap=self._recap(state, now)), "ack")
         if state.phase is not Phase.ASKING:  # what the hands were doing, briefly
-            out.say(_first_sentence(self._step(state).say), "instruction")
+            said = self._step(state).instruction(state.avoid)
+            out.say(_first_sentence(said), "instruction")
         if state.phase in _FROZEN:
             if state.phase is Phase.CONFIRMING:
                 state = replace(state, phase=Phase.PAUSED, asked_from=None, ask_deadline=None)
