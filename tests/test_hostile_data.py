@@ -469,7 +469,7 @@ def test_history_on_a_full_disk_leaves_the_database_alone(full_disk: Path) -> No
     fill(full_disk)
     line = one_line(_history(full_disk))
     assert line == (
-        f"Error: The session database {db} cannot be written: the disk is full; free some "
+        f"voice-guide: The session database {db} cannot be written: the disk is full; free some "
         "space and try again (the file was left as it is)."
     )
     assert db.read_bytes() == before
@@ -508,7 +508,7 @@ def test_history_on_a_read_only_disk_leaves_the_database_alone(
     home, before = read_only_home
     db = home / "sessions.sqlite3"
     line = one_line(_history(home))
-    assert line.startswith(f"Error: The session database {db} cannot be ")
+    assert line.startswith(f"voice-guide: The session database {db} cannot be ")
     assert line.endswith("(the file was left as it is).")
     assert db.read_bytes() == before
     assert sorted(p.name for p in home.iterdir()) == ["sessions.sqlite3"]
@@ -554,7 +554,7 @@ def test_a_database_path_that_is_not_a_file_is_refused_at_once(tmp_path: Path, k
     started = time.monotonic()
     line = one_line(_history(home))
     assert time.monotonic() - started < 5
-    assert line.startswith(f"Error: The session database {db} cannot be read (it is ")
+    assert line.startswith(f"voice-guide: The session database {db} cannot be read (it is ")
     assert line.endswith("(it was left as it is).")
     assert db.exists() and not list(home.glob("*.corrupt-*"))
 
@@ -976,8 +976,8 @@ def test_a_stalling_server_is_given_up_on_in_bounded_time(
     assert elapsed < 8, elapsed
     line = last_line(result)
     assert line.startswith(
-        f"Error: the download of {MODEL} stalled (less than 1024 bytes/s for 0.5 s, or longer "
-        "than 2 s in all; "
+        f"voice-guide: the download of {MODEL} stalled (less than 1024 bytes/s for 0.5 s, "
+        "or longer than 2 s in all; "
     )
     assert line.endswith("run the same command again to resume.")
     assert hostile.requests >= 1
@@ -1022,7 +1022,7 @@ def test_the_english_model_from_an_endless_server_never_fills_the_disk(
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert result.stderr.splitlines()[-1] == (
-        f"Error: {hostile.url} sent more than the 41,205,931 bytes "
+        f"voice-guide: {hostile.url} sent more than the 41,205,931 bytes "
         "vosk-model-small-en-us-0.15.zip can be; nothing was kept. Check the mirror "
         "(--url / $VOICE_GUIDE_MODEL_URL)."
     )
@@ -1036,7 +1036,9 @@ def test_a_download_that_fills_the_disk_is_one_line_and_frees_it(
     result = _download(MODEL, "--url", hostile.url, "--no-verify", "--language", "xx",
                        home=full_disk)  # fmt: skip
     line = last_line(result)
-    assert line.startswith(f"Error: could not store {MODEL} in {full_disk / 'models'} (No space")
+    assert line.startswith(
+        f"voice-guide: could not store {MODEL} in {full_disk / 'models'} (No space"
+    )
     assert not (full_disk / "models" / ".downloads" / f"{MODEL}.zip.part").exists()
 
 
@@ -1152,7 +1154,7 @@ def test_a_second_install_at_the_same_time_is_refused_at_once(
         result = _install(tmp_path, hostile)
         assert time.monotonic() - started < 5
     assert one_line(result) == (
-        f"Error: another voice-guide is installing a model into {models}; wait for it to "
+        f"voice-guide: another voice-guide is installing a model into {models}; wait for it to "
         "finish and try again."
     )
     assert not (models / MODEL).exists()

@@ -98,10 +98,14 @@ def start_listener(engine: str, model: Routine, notify: Notify) -> Listener:
     return Listener(choice.recognizer)
 
 
-def open_store() -> Store:
+def open_store(notify: Notify) -> Store:
     """The user's session database (checkpoints, history, profiles); use as a context
-    manager. Raises StoreError with the reason and the fix."""
-    return Store()
+    manager. `notify` hears when a damaged file was moved aside. Raises StoreError with the
+    reason and the fix."""
+    store = Store()
+    if store.notice:
+        notify(store.notice)
+    return store
 
 
 def listen_live(

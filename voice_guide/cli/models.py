@@ -10,13 +10,12 @@ import click
 from voice_guide import paths
 from voice_guide.cli import cli, hints
 from voice_guide.commands import languages
-from voice_guide.errors import Terminated, stopped_message
+from voice_guide.errors import Terminated, VoiceGuideError, stopped_message
 from voice_guide.speech_in.model_install import (
     STALL_MIN_RATE,
     STALL_TIMEOUT,
     TOTAL_TIMEOUT,
     DownloadLimits,
-    ModelError,
     StderrProgress,
     install_model,
     resolve_source,
@@ -174,8 +173,6 @@ def download(
             on_status=_echo_err,
             limits=DownloadLimits(stall_timeout=stall_timeout, total_timeout=timeout),
         )
-    except ModelError as error:
-        raise click.ClickException(str(error)) from None
     except (KeyboardInterrupt, Terminated) as stop:
         _echo_err(
             "voice-guide: interrupted; the partial download is kept, "
@@ -196,7 +193,7 @@ def path(name: str | None, language: str | None) -> None:
     if language:
         found = find_model(language)
         if found is None:
-            raise click.ClickException(
+            raise VoiceGuideError(
                 f"no Vosk model for {language!r} is installed; see "
                 f"{hints.command('models', 'list')}."
             )
@@ -204,7 +201,7 @@ def path(name: str | None, language: str | None) -> None:
     elif name:
         model = _by_name(name)
         if model is None:
-            raise click.ClickException(
+            raise VoiceGuideError(
                 f"model {name!r} is not installed; {hints.command('models', 'download', name)}"
             )
         click.echo(str(model.path))
@@ -227,7 +224,7 @@ def verify(names: tuple[str, ...]) -> None:
         for name in names:
             model = _by_name(name)
             if model is None and not (root / name).is_dir():
-                raise click.ClickException(f"{name!r} is not installed in {root}.")
+                raise VoiceGuideError(f"{name!r} is not installed in {root}.")
             candidates.append((name, model.path if model else root / name))
     else:
         candidates = [(m.name, m.path) for m in _all_models()]
@@ -253,7 +250,7 @@ def verify(names: tuple[str, ...]) -> None:
         else:
             click.echo(f"ok     {model_name}  {model_dir}")
     if failed:
-        raise click.ClickException(
+        raise VoiceGuideError(
             f"{failed} model(s) failed and will not be loaded; reinstall with "
             f"{hints.command('models', 'download', 'NAME', '--force')}."
         )

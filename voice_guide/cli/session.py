@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import signal
 import sys
@@ -44,20 +43,6 @@ from voice_guide.wiring import (
     routine_voice,
     start_listener,
 )
-
-
-def _store_errors(command: Callable[..., None]) -> Callable[..., None]:
-    """A session database that cannot be used ends the command with one sentence."""
-
-    @functools.wraps(command)
-    def guarded(*args: object, **kwargs: object) -> None:
-        try:
-            command(*args, **kwargs)
-        except StoreError as error:
-            click.echo(f"voice-guide: {error}", err=True)
-            sys.exit(1)
-
-    return guarded
 
 
 class _Terminate(Exception):
@@ -102,7 +87,6 @@ def _stop_on_signals(farewell: Callable[[], str], grace: float) -> None:
 @click.option("--output-device", help="Speaker: index or part of its name (voice-guide devices).")
 @_voice_options
 @click.option("--no-earcons", is_flag=True, help="No tones, only speech.")
-@_store_errors
 def run(
     routine: str | None,
     keyboard: bool,
@@ -125,9 +109,8 @@ def run(
     recipient = " ".join(recipient.split()) or None if recipient else None
     if transcript is not None:
         _check_transcript(transcript)
-    with open_store() as store:
-        if store.notice:
-            click.echo(f"voice-guide: {store.notice}", err=True)
+    # A database that cannot be used is one sentence from the command group's handler.
+    with open_store(notify) as store:
         point = _resume_point(store, routine, recipient) if resume else None
         routine = point.routine if point else routine or DEFAULT_ROUTINE
         model = load_or_exit(routine)

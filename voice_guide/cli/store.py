@@ -4,34 +4,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 
 import click
 
-from voice_guide.cli import cli
+from voice_guide.cli import cli, notify
 from voice_guide.cli.options import Utf8Text
 from voice_guide.cli.routines import known_routines
+from voice_guide.errors import VoiceGuideError
 from voice_guide.routine.areas import UnknownArea, resolve_areas, routine_areas
 from voice_guide.routine.model import MAX_LEVEL, MIN_LEVEL
-from voice_guide.store import Profile, SessionRecord, Store, StoreError, normalize_name
+from voice_guide.store import Profile, SessionRecord, normalize_name
+from voice_guide.wiring import open_store
 
 MAX_LIMIT = 1_000_000
 """Most sessions `history` lists at once (SQLite cannot take a limit past 2**63)."""
-
-
-@contextmanager
-def _store() -> Iterator[Store]:
-    """The user's database; its errors become one clear line instead of a traceback."""
-    try:
-        with Store() as store:
-            if store.notice:
-                click.echo(f"voice-guide: {store.notice}", err=True)
-            yield store
-    except StoreError as error:
-        raise click.ClickException(str(error)) from None
 
 
 def _clock(seconds: float) -> str:
@@ -80,7 +68,8 @@ def _table(records: list[SessionRecord]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 def history(recipient: str | None, limit: int, as_json: bool) -> None:
     """List past sessions, newest first: routine, recipient, duration, steps, pressure."""
-    with _store() as store:
+    # A database that cannot be used is one sentence from the command group's handler.
+    with open_store(notify) as store:
         records = store.history(recipient, limit=limit)
     if as_json:
         items = [
@@ -142,11 +131,11 @@ def _checked(avoid: set[str], pressure: dict[str, int]) -> tuple[set[str], dict[
         avoided = set(resolve_areas(avoid, known, where))
         areas = resolve_areas(pressure, known, where)
     except UnknownArea as error:
-        raise click.ClickException(str(error)) from None
+        raise VoiceGuideError(str(error)) from None
     top = max((r.pressure.top for r in routines if r.pressure), default=MAX_LEVEL)
     for area, level in pressure.items():
         if level > top:
-            raise click.ClickException(
+            raise VoiceGuideError(
                 f"{area}={level}: the pressure scales go from 1 to {top} — "
                 f"choose a level from 1 to {top}, e.g. {area}=2"
             )
@@ -194,7 +183,8 @@ def profile(
     if not name.strip():
         raise click.BadParameter("give the recipient's name.", param_hint="NAME")
     changed = bool(avoid or allow or pressure)
-    with _store() as store:
+    # A database that cannot be used is one sentence from the command group's handler.
+    with open_store(notify) as store:
         current = store.profile(name)
         if changed:
             allowed, avoided = _areas(allow, "--allow"), _areas(avoid, "--avoid")
