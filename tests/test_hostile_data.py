@@ -1181,3 +1181,36 @@ def test_a_transcript_on_a_full_disk_is_dropped_and_the_session_goes_on(
     with Store(tmp_path / "home" / "sessions.sqlite3") as store:
         (record,) = store.history()
     assert (record.status, record.steps_done) == ("interrupted", 1)  # now at the closing
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"avoid": "[broken", "pressure": "{broken"},
+        {"avoid": '{"not": "a list"}', "pressure": '["not", "a map"]'},
+        {"avoid": "[1, null]", "pressure": '{"shoulders": "firm", "neck": 2}', "updated": "x"},
+    ],
+)
+def test_a_damaged_profile_row_never_breaks_a_session_or_the_profile_command(
+    tmp_path: Path, tiny: Path, columns: dict[str, object]
+) -> None:
+    home = tmp_path / "home"
+    with Store(home / "sessions.sqlite3") as store:
+        store.remember_pressure("Anna", "neck", 2)
+    conn = sqlite3.connect(home / "sessions.sqlite3")
+    for column, value in columns.items():
+        conn.execute(f"UPDATE profiles SET {column} = ?", (value,))
+    conn.commit()
+    conn.close()
+    env = {"VOICE_GUIDE_HOME": str(home)}
+    shown = CliRunner().invoke(cli, ["profile", "Anna"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.startswith("Anna\n  avoid:    -\n")
+    session = CliRunner().invoke(
+        cli,
+        ["run", str(tiny), "--recipient", "Anna", "--keyboard", "--text"],
+        input="end session\nyes\n",
+        env=env,
+    )
+    assert session.exit_code == 0, session.output
+    assert "Traceback" not in session.output

@@ -482,7 +482,7 @@ class Store:
         ).fetchone()
         if row is None:
             return Profile(normalize_name(name))
-        return Profile(row[0], frozenset(json.loads(row[1])), json.loads(row[2]), row[3])
+        return _profile(row, name)
 
     @staticmethod
     def _write_profile(conn: sqlite3.Connection, profile: Profile) -> Profile:
@@ -580,6 +580,24 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
         pressure_by_area={str(area): int(level) for area, level in levels.items()},
         status=ended,
         problems=tuple(problems),
+    )
+
+
+def _profile(row: tuple[Any, ...], name: str) -> Profile:
+    """A profile row; values that cannot be read (a damaged row) count as not set."""
+    who, avoid, pressure, updated = row
+    try:
+        areas = json.loads(avoid) if isinstance(avoid, str) else None
+    except ValueError:
+        areas = None
+    levels = _json_object(pressure) or {}
+    return Profile(
+        who if isinstance(who, str) and who.strip() else normalize_name(name),
+        frozenset(a for a in areas if isinstance(a, str))
+        if isinstance(areas, list)
+        else frozenset(),
+        {str(k): int(v) for k, v in levels.items() if _number(v) is not None},
+        _number(updated) or 0.0,  # the row exists: never "not saved yet"
     )
 
 
