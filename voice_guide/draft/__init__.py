@@ -16,6 +16,8 @@ from voice_guide.draft.inference import infer
 from voice_guide.draft.lexicon import lexicon
 from voice_guide.draft.reading import Format, GuideError, decode, detect_format, read_guide
 from voice_guide.draft.writing import Todo, render_yaml
+from voice_guide.routine.durations import format_duration
+from voice_guide.routine.loader import MAX_BYTES, MAX_STEPS, MAX_TOTAL_SECONDS
 
 __all__ = ["Drafted", "Format", "GuideError", "Todo", "draft_routine"]
 
@@ -46,5 +48,27 @@ def draft_routine(data: bytes, guide: str, target: str, fmt: Format | None = Non
             f"{guide}: found no instructions to turn into steps — a guide needs sentences that "
             "say what to do, such as 'Knead the shoulders for two minutes.'"
         )
+    _within_limits(routine, guide)
     yaml_text, todos = render_yaml(routine, target)
+    if len(yaml_text.encode("utf-8")) > MAX_BYTES:
+        raise GuideError(
+            f"{guide}: the routine drafted from it would be {len(yaml_text) // 1024} KiB, more "
+            f"than the {MAX_BYTES // 1024} KiB a routine may have — split the guide into parts "
+            "and draft one routine from each"
+        )
     return Drafted(yaml_text, todos, routine)
+
+
+def _within_limits(routine: DraftRoutine, guide: str) -> None:
+    """GuideError when the routine would be beyond what a routine may hold."""
+    steps = routine.steps
+    seconds = sum(step.duration.value or 0 for step in steps)
+    if len(steps) > MAX_STEPS or seconds > MAX_TOTAL_SECONDS:
+        size = (
+            f"{len(steps)} steps (at most {MAX_STEPS})"
+            if len(steps) > MAX_STEPS
+            else f"{format_duration(seconds)} of steps (at most {MAX_TOTAL_SECONDS // 3600} hours)"
+        )
+        raise GuideError(
+            f"{guide}: it gives {size} — split the guide into parts and draft one routine from each"
+        )

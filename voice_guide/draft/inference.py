@@ -16,6 +16,7 @@ Headings are sections; every list item, and every paragraph with an instruction,
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -41,6 +42,14 @@ SAY_WORDS = 32
 """A step's `say` holds about this many words; the rest of its sentences become cues."""
 MAX_SAY_CHARS = 1800
 """Below the routine model's 2000 characters per text, with room to spare."""
+MAX_CUES = 40
+"""Most cues drafted in one step (the loader allows more; a guide never needs that many)."""
+CUE_SPACING = 5
+"""Seconds at least between drafted cues."""
+_TOO_MUCH = (
+    "the guide says more here than fits in the step's time: give it a duration, "
+    "or keep 'wait for next'"
+)
 _QUOTE_WORDS = 7
 _QUOTED = re.compile(r"\"([^\"]{1,80})\"|“([^”]{1,80})”|(?<!\w)'([^']{1,80})'(?!\w)")
 _TITLE_STOPS = frozenset(
@@ -81,6 +90,8 @@ class _Step:
     line: int
     instructions: list[Sentence] = field(default_factory=list)
     safety: list[Sentence] = field(default_factory=list)
+    timed: bool = False
+    """Its first block gives a time."""
 
     def durations(self, lexicon: Lexicon) -> list[tuple[Sentence, Found]]:
         return [(s, f) for s in self.instructions for f in find_durations(s.text, lexicon)]
@@ -167,12 +178,12 @@ def _read_block(reading: _Reading, block: Block) -> None:
         and previous is not None
         and previous.section == section
         and not timed
-        and previous.durations(reading.lexicon)
+        and previous.timed
     ):
         previous.instructions += instructions
         previous.safety += safety
         return
-    step = _Step(section, block.line, instructions, reading.pending_safety + safety)
+    step = _Step(section, block.line, instructions, reading.pending_safety + safety, timed)
     reading.pending_safety = []
     reading.steps.append(step)
 
@@ -200,10 +211,8 @@ def _routine(reading: _Reading, guide: str, title: Value[str]) -> DraftRoutine:
     levels_used = [_pressure_levels(step, lexicon, reading.source) for step in reading.steps]
     top = max((level for levels, _ in levels_used for level in levels), default=0)
     drafted: list[tuple[int, DraftStep]] = []
-    ids: set[str] = set()
-    counts = [
-        sum(1 for s in reading.steps if s.section == n) for n in range(len(reading.sections) + 1)
-    ]
+    ids: dict[str, int] = {}
+    counts = Counter(step.section for step in reading.steps)
     for step, (levels, pressure_source) in zip(reading.steps, levels_used, strict=True):
         heading = reading.sections[step.section - 1] if step.section else None
         for part in _drafted_steps(reading, step, heading, counts[step.section] == 1, ids):
@@ -225,23 +234,24 @@ def _routine(reading: _Reading, guide: str, title: Value[str]) -> DraftRoutine:
 
 
 def _sections(reading: _Reading, drafted: list[tuple[int, DraftStep]]) -> tuple[DraftSection, ...]:
-    numbers = sorted({number for number, _ in drafted})
-    if not any(numbers):
+    grouped: dict[int, list[DraftStep]] = {}
+    for number, step in drafted:
+        grouped.setdefault(number, []).append(step)
+    if not any(grouped):
         return (DraftSection(None, tuple(step for _, step in drafted)),) if drafted else ()
     sections = []
-    for number in numbers:
-        steps = tuple(step for n, step in drafted if n == number)
+    for number, steps in sorted(grouped.items()):
         title = reading.sections[number - 1] if number else None
         if title is None:
             title = Value(
                 "Getting started", todo="name this section (the guide has no heading here)"
             )
-        sections.append(DraftSection(title, steps))
+        sections.append(DraftSection(title, tuple(steps)))
     return tuple(sections)
 
 
 def _drafted_steps(
-    reading: _Reading, step: _Step, heading: Value[str] | None, alone: bool, ids: set[str]
+    reading: _Reading, step: _Step, heading: Value[str] | None, alone: bool, ids: dict[str, int]
 ) -> list[DraftStep]:
     """The step, or several when its text is too long for one `say` and it has no time."""
     lexicon = reading.lexicon
@@ -252,16 +262,16 @@ def _drafted_steps(
         offer = _offer(match, sentences[0])
         rest = sentences[0].text[match.end() :]
         if rest.strip(" .,;"):
-            sentences[0] = Sentence(rest[0].upper() + rest[1:], sentences[0].line)
+            sentences[0] = replace(sentences[0], text=rest[0].upper() + rest[1:])
         else:
-            sentences = sentences[1:] or [Sentence("Carry on as before.", sentences[0].line)]
+            sentences = sentences[1:] or [replace(sentences[0], text="Carry on as before.")]
     duration = _duration(step, lexicon, reading.source)
     parts = [(s, part) for s in sentences for part in speakable_parts(s.text)]
-    groups = _chunk_parts(parts, timed=duration.value is not None)
     areas = _areas(reading, step, heading, alone)
     drafted = []
-    for number, group in enumerate(groups):
-        say, cue_parts = _say_and_cues(group, duration.value)
+    groups = _groups(parts, duration)
+    for number, (group, group_duration) in enumerate(groups):
+        say, cue_parts = _say_and_cues(group, group_duration.value)
         first = group[0][0]
         title = heading if alone and heading and len(groups) == 1 else None
         title = title or Value(
@@ -272,7 +282,7 @@ def _drafted_steps(
                 id=_unique_id(title.value, ids),
                 title=title,
                 say=say,
-                duration=duration,
+                duration=group_duration,
                 areas=areas,
                 cues=cue_parts,
                 safety=tuple(_note(s) for s in step.safety) if number == 0 else (),
@@ -282,44 +292,56 @@ def _drafted_steps(
     return drafted
 
 
-def _chunk_parts(
-    parts: list[tuple[Sentence, str]], *, timed: bool
-) -> list[list[tuple[Sentence, str]]]:
-    """Parts grouped into steps: one group for a timed step (the rest are cues), several
-    for a long untimed one (each short enough to say)."""
-    if timed:
-        return [parts]
-    groups: list[list[tuple[Sentence, str]]] = [[]]
-    for part in parts:
-        if groups[-1] and _chars(groups[-1]) + len(part[1]) > MAX_SAY_CHARS:
-            groups.append([])
-        groups[-1].append(part)
+_Parts = list[tuple[Sentence, str]]
+
+
+def _groups(
+    parts: _Parts, duration: Value[float | None]
+) -> list[tuple[_Parts, Value[float | None]]]:
+    """The step's spoken parts as steps: a timed step says its opening and then cues (as
+    many as its time has room for); what does not fit, and an untimed step's text, goes
+    into steps short enough to say, that wait for 'next'."""
+    groups: list[tuple[_Parts, Value[float | None]]] = []
+    rest = parts
+    if duration.value is not None:
+        opening = _opening(parts)
+        room = max(0, min(MAX_CUES, int(duration.value // CUE_SPACING) - 1))
+        groups.append((parts[: opening + room], duration))
+        rest = parts[opening + room :]
+        duration = Value(None, todo=_TOO_MUCH)
+    chunk: _Parts = []
+    for part in rest:
+        if chunk and _chars(chunk) + len(part[1]) > MAX_SAY_CHARS:
+            groups.append((chunk, duration))
+            chunk = []
+        chunk.append(part)
+    if chunk:
+        groups.append((chunk, duration))
     return groups
 
 
-def _chars(group: list[tuple[Sentence, str]]) -> int:
+def _opening(parts: _Parts) -> int:
+    """How many parts a timed step says as it starts: about SAY_WORDS words, at least one."""
+    count, words = 0, 0
+    while count < len(parts) and (count == 0 or words + len(parts[count][1].split()) <= SAY_WORDS):
+        words += len(parts[count][1].split())
+        count += 1
+    return count
+
+
+def _chars(group: _Parts) -> int:
     return sum(len(part) + 1 for _, part in group)
 
 
-def _say_and_cues(
-    group: list[tuple[Sentence, str]], duration: float | None
-) -> tuple[Value[str], tuple[Cue, ...]]:
-    said: list[str] = []
-    index = 0
-    while index < len(group) and (
-        not said or duration is None or len(" ".join([*said, group[index][1]]).split()) <= SAY_WORDS
-    ):
-        said.append(group[index][1])
-        index += 1
-    rest = group[index:]
+def _say_and_cues(group: _Parts, duration: float | None) -> tuple[Value[str], tuple[Cue, ...]]:
+    opening = _opening(group) if duration is not None else len(group)
     first = group[0][0]
-    say = Value(" ".join(said), Source(first.line, first.text))
+    say = Value(" ".join(part for _, part in group[:opening]), Source(first.line, first.text))
+    rest = group[opening:]
     if not rest or duration is None:
         return say, ()
     # Cues spread evenly over the step, whole seconds, never at 0 or at the end.
     slots = len(rest) + 1
-    if duration < slots:
-        return Value(" ".join(said + [part for _, part in rest]), say.source), ()
     cues = tuple(
         Cue(max(1, int(duration * n / slots)), Value(part, Source(sentence.line, sentence.text)))
         for n, (sentence, part) in enumerate(rest, 1)
@@ -351,7 +373,7 @@ def _duration(step: _Step, lexicon: Lexicon, source: SourceText) -> Value[float 
     if len(used) > 1:
         notes.append("added up: " + " + ".join(format_duration(f.seconds) for _, f in used))
     quote = ", ".join(f.phrase for _, f in used)
-    line = source.line_at(used[0][0].text, used[0][1].start, used[0][0].line)
+    line = source.line_at(used[0][0], used[0][1].start)
     return Value(seconds, Source(line, quote, "; ".join(notes)))
 
 
@@ -363,7 +385,7 @@ def _areas(
     found: dict[str, Source] = {}
     for sentence in step.instructions:
         for name, start, words in _area_words(reading, sentence.text):
-            line = reading.source.line_at(sentence.text, start, sentence.line)
+            line = reading.source.line_at(sentence, start)
             found.setdefault(name, Source(line, words))
     if heading is None or heading.source is None:
         return tuple(Value(name, source) for name, source in found.items())
@@ -379,17 +401,17 @@ def _areas(
 
 def _area_words(reading: _Reading, text: str) -> Iterable[tuple[str, int, str]]:
     """(area, offset, words) for each body word in `text`, in order of appearance."""
-    taken: list[tuple[int, int]] = []
     matches = []
     for name, pattern in reading.lexicon.areas:
         for match in pattern.finditer(text):
             matches.append((match.end() - match.start(), match.start(), match.end(), name))
     # Longest words first: 'lower back' is the lower back, not also the back.
+    covered = bytearray(len(text))
     kept = []
     for _, start, end, name in sorted(matches, key=lambda m: (-m[0], m[1])):
-        if any(start < b and a < end for a, b in taken):
+        if any(covered[start:end]):
             continue
-        taken.append((start, end))
+        covered[start:end] = b"\x01" * (end - start)
         words = text[start:end]
         before = text[max(0, start - 24) : start].lower()
         if (
@@ -426,7 +448,7 @@ def _pressure_levels(
             levels += [level for level, _ in found]
             words_used = " ".join(dict.fromkeys(word for _, word in found))
             first = re.search(rf"\b{re.escape(found[0][1])}\b", lowered)
-            line = text.line_at(sentence.text, first.start() if first else 0, sentence.line)
+            line = text.line_at(sentence, first.start() if first else 0)
             source = source or Source(line, words_used)
     return levels, source
 
@@ -503,10 +525,12 @@ def _short_title(text: str, openers: frozenset[str]) -> str:
     return title[0].upper() + title[1:]
 
 
-def _unique_id(title: str, ids: set[str]) -> str:
+def _unique_id(title: str, ids: dict[str, int]) -> str:
+    """A step id from `title`, unique among `ids` (id -> the next number to try after it)."""
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-") or "step"
-    candidate, number = slug, 2
+    candidate, number = slug, ids.get(slug, 2)
     while candidate in ids:
         candidate, number = f"{slug}-{number}", number + 1
-    ids.add(candidate)
+    ids[slug] = number
+    ids.setdefault(candidate, 2)
     return candidate

@@ -177,6 +177,8 @@ def _merge_item_paragraphs(blocks: list[Block]) -> list[Block]:
 
 # -- web pages ------------------------------------------------------------------------------
 
+_LOOK_AHEAD = 2000
+"""Page elements searched for a block before giving it the line of the one before."""
 _BLOCK_TAGS = frozenset(
     [
         "p",
@@ -226,7 +228,7 @@ def _html_blocks(text: str) -> list[Block]:
     found = [Block(b.kind, b.text, lines.find(b.text), b.level) for b in blocks]
     page_title = title.title if title and title.title else None
     if page_title and not any(b.kind == "heading" and b.level == 1 for b in found):
-        found.insert(0, Block("heading", " ".join(page_title.split()), lines.find(page_title), 1))
+        found.insert(0, Block("heading", " ".join(page_title.split())[:200], lines.title_line, 1))
     return found
 
 
@@ -236,35 +238,42 @@ class _SourceLines:
     def __init__(self, text: str) -> None:
         import lxml.html
 
-        self._elements: list[tuple[str, int]] = []
+        self._elements: list[tuple[str, int, int]] = []
+        """(text key, source line, depth) of each block element, in document order."""
         self._next = 0
+        self._line = 1
+        self.title_line = 1
+        """The line of the page's <title>."""
         try:
             root = lxml.html.document_fromstring(text)
         except (ValueError, lxml.etree.ParserError):
             return
         for element in root.iter():
             tag = element.tag if isinstance(element.tag, str) else ""
+            if tag.lower() == "title" and element.sourceline and self.title_line == 1:
+                self.title_line = element.sourceline
             if tag.lower() in _BLOCK_TAGS and element.sourceline:
-                self._elements.append((_key(element.text_content()), element.sourceline))
+                depth = sum(1 for _ in element.iterancestors())
+                key = _key(element.text_content()[:400])[:80]
+                self._elements.append((key, element.sourceline, depth))
 
     def find(self, text: str) -> int:
-        """The line of the innermost element starting with `text` (searching forward)."""
+        """The line of the innermost element starting with `text`, looking a bounded way
+        ahead of the last one found (the article's blocks come in page order)."""
         key = _key(text)[:60]
-        best = 1
-        for position in range(len(self._elements)):
-            index = (self._next + position) % len(self._elements)
-            content, line = self._elements[index]
-            if key and content.startswith(key):
-                best = line
-                # Keep looking into the element's children for a tighter match.
+        if not key:
+            return self._line
+        for index in range(self._next, min(len(self._elements), self._next + _LOOK_AHEAD)):
+            if self._elements[index][0].startswith(key):
+                # The innermost: children follow their parent in document order.
                 while index + 1 < len(self._elements) and self._elements[index + 1][0].startswith(
                     key
                 ):
                     index += 1
-                    best = self._elements[index][1]
-                self._next = index
-                return best
-        return best
+                self._next = index + 1
+                self._line = self._elements[index][1]
+                return self._line
+        return self._line
 
 
 def _key(text: str) -> str:
