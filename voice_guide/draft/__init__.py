@@ -42,7 +42,7 @@ def draft_routine(data: bytes, guide: str, target: str, fmt: Format | None = Non
     fmt = fmt or detect_format(path, data)
     blocks = read_guide(text, fmt)
     title = path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or "My routine"
-    routine = infer(blocks, text, guide, title, lexicon("en"))
+    routine = infer(blocks, text, guide, title, lexicon("en"), MAX_STEPS)
     if not routine.steps:
         raise GuideError(
             f"{guide}: found no instructions to turn into steps — a guide needs sentences that "

@@ -32,7 +32,7 @@ from voice_guide.draft.document import (
 )
 from voice_guide.draft.durations import Found, find_durations
 from voice_guide.draft.lexicon import Lexicon
-from voice_guide.draft.reading import Block
+from voice_guide.draft.reading import Block, GuideError
 from voice_guide.draft.sentences import Sentence, SourceText, speakable_parts, split_sentences
 from voice_guide.routine.durations import format_duration
 
@@ -113,9 +113,14 @@ class _Reading:
     left_out: list[Sentence] = field(default_factory=list)
 
 
-def infer(blocks: list[Block], text: str, guide: str, title: str, lexicon: Lexicon) -> DraftRoutine:
+def infer(
+    blocks: list[Block], text: str, guide: str, title: str, lexicon: Lexicon, max_steps: int
+) -> DraftRoutine:
     """The routine drafted from `blocks` of the guide `text`; `title` is used when the guide
-    has none. An empty routine (no steps) when nothing in it is an instruction."""
+    has none. An empty routine (no steps) when nothing in it is an instruction.
+
+    Raises GuideError as soon as the guide gives more than `max_steps` steps.
+    """
     reading = _Reading(lexicon, SourceText(text), bool(lexicon.partner.search(text)))
     routine_title = Value(title, todo="write the routine's name")
     if blocks and blocks[0].kind == "heading":
@@ -126,6 +131,11 @@ def infer(blocks: list[Block], text: str, guide: str, title: str, lexicon: Lexic
             reading.sections.append(Value(block.text[:120], Source(block.line, block.text)))
         else:
             _read_block(reading, block)
+        if len(reading.steps) > max_steps:
+            raise GuideError(
+                f"{guide}: it gives more than {max_steps} steps, the most a routine may have "
+                "— split the guide into parts and draft one routine from each"
+            )
     reading.safety += reading.pending_safety
     return _routine(reading, guide, routine_title)
 
