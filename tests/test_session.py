@@ -770,3 +770,29 @@ def test_the_session_never_says_a_safety_phrase_itself():
                     key,
                     phrase,
                 )
+
+
+def test_end_not_confirmed_during_an_offer_asks_the_offer_again():
+    s = Script(routine())
+    s(Start(), 0.0)
+    s.hear(Command.NEXT, 1.0)
+    s.hear(Command.STRONGER, 2.0)
+    s.hear(Command.NEXT, 3.0)
+    assert s.phase is Phase.ASKING
+    s.hear(Command.END, 4.0)
+    assert s.hear(Command.NO, 5.0) == ["All right, we carry on.", "Deeper work? Say yes or no."]
+    assert s.phase is Phase.ASKING
+    assert s.session.wake_time(s.state) == pytest.approx(5.0 + ASK_TIMEOUT)
+
+
+def test_a_session_interrupted_at_a_question_comes_back_paused():
+    s = Script(two_on_one_area())
+    s(Start(), 0.0)
+    s.hear(Command.PAIN, 10.0)
+    restored = Script(two_on_one_area())
+    restored.state = SessionState.from_dict(s.state.to_dict())
+    said = restored(Restore(), 0.0)
+    assert said[0] == "Welcome back. Circles. About 2 minutes left. Feather pressure."
+    assert said[-1] == "We are paused. Say continue when you are ready."
+    assert restored.phase is Phase.PAUSED
+    assert restored.hear(Command.RESUME, 5.0)[0].startswith("Continuing. Circles.")
