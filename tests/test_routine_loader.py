@@ -509,6 +509,7 @@ LINTED = (
     + "  - id: a\n"
     + '    say: Next, place your palms on the back. Say "stop" at any time. Use lighter strokes.\n'
     + "    duration: 20s\n"
+    + "    pressure: {max: 2}\n"
     + "    cues:\n"
     + "      - {at: 10s, say: Lighter.}\n"
     + "  - id: b\n"
@@ -529,12 +530,12 @@ def test_lint_warnings_are_located(tmp_path: Path) -> None:
     warnings = [str(p) for p in lint(read_routine(path))]
     expected = [
         (11, 10, "'Next' is a command phrase: the listener takes it for 'next'"),
-        (14, 24, "'Lighter' is a command phrase: said on its own"),
-        (16, 54, "'wait' is a command phrase: the listener takes it for 'pause'"),
-        (16, 10, "takes about \\d+s to say .* longer than the step \\(5s\\)"),
-        (19, 18, "the technique for level 4 is never said"),
-        (23, 27, "offered only from level 3, but the pressure cannot be that high"),
-        (23, 27, "goes to medium pressure \\(level 3 of 4\\) but has no safety note"),
+        (15, 24, "'Lighter' is a command phrase: said on its own"),
+        (17, 54, "'wait' is a command phrase: the listener takes it for 'pause'"),
+        (17, 10, "takes about \\d+s to say .* longer than the step \\(5s\\)"),
+        (20, 18, "the technique for level 4 is never said"),
+        (24, 27, "offered only from level 3, but the pressure cannot be that high"),
+        (24, 27, "goes to medium pressure \\(level 3 of 4\\) but has no safety note"),
     ]
     for line, column, text in expected:
         prefix = f"{path}:{line}:{column}: warning: "

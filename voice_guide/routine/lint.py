@@ -386,16 +386,9 @@ def _limits(routine: Routine, step: Step) -> tuple[int, int]:
 
 
 def _highest_on_arrival(routine: Routine, steps: list[tuple[Loc, Step]], index: int) -> int:
-    """The highest pressure the session can carry into step `index` when running forward.
-
-    The pressure comes from the last step done; a step with an area may have been left out
-    (the recipient avoids it) and an offered one declined, so look back to the nearest step
-    that is always done.
-    """
+    """The highest pressure the recipient can have asked for before step `index`: an offer
+    comes up once they have chosen its level in any earlier step (the session's one rule,
+    `Session.left_out`), so any earlier step's deepest level counts."""
     assert routine.pressure is not None
-    highest = 0
-    for _, earlier in reversed(steps[:index]):
-        highest = max(highest, _limits(routine, earlier)[1])
-        if not earlier.area and not earlier.offer:
-            return highest
-    return max(highest, routine.pressure.start)
+    earlier = [_limits(routine, step)[1] for _, step in steps[:index]]
+    return max([routine.pressure.start, *earlier])
