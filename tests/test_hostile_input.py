@@ -270,7 +270,8 @@ def test_list_with_a_fifo_in_the_routines_folder_lists_it_as_a_problem(
     done = voice_guide("list", timeout=30)
     assert done.code == 0
     row = next(line for line in done.stdout.splitlines() if line.startswith("stuck"))
-    assert f"(1 problems: voice-guide check {routines_dir / 'stuck.yaml'})" in row
+    hint = f"{sys.executable} -m voice_guide check"  # the command as it was started
+    assert f"(1 problems: {hint} {routines_dir / 'stuck.yaml'})" in row
 
 
 def test_listen_a_fifo_is_refused_at_once(fifo, voice_guide) -> None:

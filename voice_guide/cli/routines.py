@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from voice_guide import paths
-from voice_guide.cli import cli
+from voice_guide.cli import cli, hints
 from voice_guide.files import atomic_write, check_writable_target
 from voice_guide.library import available_routines, read_routine
 from voice_guide.routine.durations import format_duration
@@ -243,7 +243,8 @@ def new(name: str, folder: Path | None) -> None:
     click.echo(f"Wrote {target}")
     if name in builtin_names() and folder == paths.routines_dir():
         click.echo(f"It hides the built-in routine {name!r} (remove the file to get it back).")
-    click.echo(f"Next: edit it, then `voice-guide check {target}` and `voice-guide preview {name}`")
+    check, preview = hints.command("check", str(target)), hints.command("preview", name)
+    click.echo(f"Next: edit it, then `{check}` and `{preview}`")
 
 
 def starter_text() -> str:
@@ -291,7 +292,7 @@ def list_routines() -> None:
                 (
                     info.name,
                     where,
-                    f"({len(error.problems)} problems: voice-guide check {info.path})",
+                    f"({len(error.problems)} problems: {hints.command('check', info.path)})",
                     "",
                 )
             )
@@ -304,5 +305,5 @@ def list_routines() -> None:
         click.echo(f"{name:<{name_width}}  {where:<{where_width}}  {total:>7}  {title}")
     click.echo(
         f"\nUser routines folder: {paths.routines_dir()} "
-        f"(set {paths.ENV_VAR} to move it; `voice-guide new NAME` starts one)"
+        f"(set {paths.ENV_VAR} to move it; `{hints.command('new', 'NAME')}` starts one)"
     )

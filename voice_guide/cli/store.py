@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import click
 
-from voice_guide.cli import cli, notify
+from voice_guide.cli import cli, hints, notify
 from voice_guide.cli.options import Utf8Text
 from voice_guide.cli.routines import known_routines
 from voice_guide.errors import VoiceGuideError
@@ -126,7 +126,7 @@ def _checked(avoid: set[str], pressure: dict[str, int]) -> tuple[set[str], dict[
     or a level beyond every scale ends the command (exit 1) with a did-you-mean."""
     routines = known_routines()
     known = set().union(*(routine_areas(r) for r in routines))
-    where = "any routine (`voice-guide preview ROUTINE` lists each step's areas)"
+    where = f"any routine (`{hints.command('preview', 'ROUTINE')}` lists each step's areas)"
     try:
         avoided = set(resolve_areas(avoid, known, where))
         areas = resolve_areas(pressure, known, where)
