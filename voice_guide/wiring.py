@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from voice_guide.live import DeviceWatch, SpeakerKeeper, microphone_blocks
+from voice_guide.recordings import RecordingsError, has_recordings, open_recordings
+from voice_guide.routine.loader import LoadedRoutine
 from voice_guide.routine.model import Routine
 from voice_guide.routine.vocabulary import routine_vocabulary
 from voice_guide.runner import SessionRunner, run_audio
@@ -24,7 +26,8 @@ from voice_guide.speech_in.listener import Listener
 from voice_guide.speech_out.cache import RenderCache
 from voice_guide.speech_out.device import OutputDevice
 from voice_guide.speech_out.playback import Playback
-from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
+from voice_guide.speech_out.recorded import RecordedRenderer, Recordings
+from voice_guide.speech_out.renderer import EspeakRenderer, Renderer, VoiceSettings
 from voice_guide.speech_out.speaker import GuideSpeaker
 from voice_guide.store import Store
 
@@ -34,7 +37,9 @@ __all__ = [
     "guide_speaker",
     "listen_live",
     "open_store",
+    "routine_recordings",
     "routine_voice",
+    "session_renderer",
     "start_listener",
 ]
 
@@ -71,13 +76,36 @@ def routine_voice(
     return own.overridden(voice, rate, volume)
 
 
-def guide_speaker(
-    model: Routine, voice: VoiceSettings, sample_rate: int, settings: LiveSettings
-) -> GuideSpeaker:
-    """The guide's voice for `model`: espeak-ng renders, cached, into a Playback at
-    `sample_rate` (the output device's, or 16 kHz for the virtual room)."""
+def routine_recordings(loaded: LoadedRoutine, notify: Notify) -> Recordings | None:
+    """The routine's recordings (`voice-guide record`), None when it has none; recordings
+    that cannot be used are reported through `notify` and the synthetic voice says all."""
+    if not has_recordings(loaded):
+        return None
+    try:
+        return open_recordings(loaded)
+    except RecordingsError as error:
+        notify(f"{error}; the synthetic voice says everything")
+        return None
+
+
+def session_renderer(
+    model: Routine, voice: VoiceSettings, recordings: Recordings | None = None
+) -> Renderer:
+    """The guide's voice: `recordings` where there are some, espeak-ng for the rest."""
     renderer = EspeakRenderer(voice, model.language)
-    cache = RenderCache(renderer, sample_rate)
+    return renderer if recordings is None else RecordedRenderer(renderer, recordings)
+
+
+def guide_speaker(
+    model: Routine,
+    voice: VoiceSettings,
+    sample_rate: int,
+    settings: LiveSettings,
+    recordings: Recordings | None = None,
+) -> GuideSpeaker:
+    """The guide's voice for `model` (see session_renderer), cached, into a Playback at
+    `sample_rate` (the output device's, or 16 kHz for the virtual room)."""
+    cache = RenderCache(session_renderer(model, voice, recordings), sample_rate)
     return GuideSpeaker(
         cache, Playback(sample_rate), settings.earcons, render_timeout=settings.render_timeout
     )

@@ -12,7 +12,7 @@ import click
 
 from voice_guide.cli import cli, notify
 from voice_guide.cli.options import FiniteRange
-from voice_guide.cli.routines import load_or_exit
+from voice_guide.cli.routines import read_or_exit
 from voice_guide.cli.speech_in import engine_option
 from voice_guide.cli.speech_out import _voice_options
 from voice_guide.files import atomic_write, check_writable_target
@@ -29,7 +29,13 @@ from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import Session
 from voice_guide.speech_in.audio import SAMPLE_RATE
 from voice_guide.transcript import Transcript
-from voice_guide.wiring import VIRTUAL_ROOM, guide_speaker, routine_voice, start_listener
+from voice_guide.wiring import (
+    VIRTUAL_ROOM,
+    guide_speaker,
+    routine_recordings,
+    routine_voice,
+    start_listener,
+)
 
 
 @cli.command()
@@ -73,7 +79,8 @@ def demo(
 ) -> None:
     """Run a whole session of ROUTINE in a virtual room, faster than real time: the guide's
     voice echoes back into a simulated microphone where a simulated person speaks."""
-    model = load_or_exit(routine)
+    loaded = read_or_exit(routine)
+    model = loaded.routine
     for target in (out, transcript):
         try:
             if target is not None:
@@ -90,7 +97,8 @@ def demo(
         person = default_person(model)
     # Their errors (no synthesizer, no model) are one sentence from the command group.
     settings_voice = routine_voice(model, voice, rate, volume)
-    speaker = guide_speaker(model, settings_voice, SAMPLE_RATE, VIRTUAL_ROOM)
+    recordings = routine_recordings(loaded, notify)
+    speaker = guide_speaker(model, settings_voice, SAMPLE_RATE, VIRTUAL_ROOM, recordings)
     room = VirtualRoom(speaker.playback, settings, person)
     listener = start_listener(engine, model, notify)
     record = Transcript(transcript, echo=None if quiet else sys.stdout)

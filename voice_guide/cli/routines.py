@@ -17,6 +17,7 @@ from voice_guide import paths
 from voice_guide.cli import cli, hints
 from voice_guide.files import atomic_write, check_writable_target
 from voice_guide.library import available_routines, read_routine
+from voice_guide.recordings import recording_problems
 from voice_guide.routine.durations import format_duration
 from voice_guide.routine.lint import lint
 from voice_guide.routine.loader import (
@@ -80,7 +81,7 @@ def check(files: tuple[str, ...], strict: bool) -> None:
                 click.echo(str(problem))
             failed = True
             continue
-        warnings = lint(loaded, unheard_phrases(loaded))
+        warnings = lint(loaded, unheard_phrases(loaded)) + recording_problems(loaded)
         for problem in warnings:
             click.echo(str(problem))
         if not warnings:

@@ -16,7 +16,7 @@ import click
 
 from voice_guide.cli import cli, hints, notify
 from voice_guide.cli.options import Utf8Text
-from voice_guide.cli.routines import load_or_exit
+from voice_guide.cli.routines import read_or_exit
 from voice_guide.cli.speech_in import engine_option
 from voice_guide.cli.speech_out import _voice_options
 from voice_guide.commands import Command, PhraseTable, phrase_table
@@ -31,6 +31,7 @@ from voice_guide.speech_in.recognizer import RecognizerError
 from voice_guide.speech_in.sources import DeviceError, describe_devices, resolve_input_device
 from voice_guide.speech_out.device import OutputDevice, OutputDeviceInfo, find_output_device
 from voice_guide.speech_out.errors import OutputDeviceError, SpeechOutError
+from voice_guide.speech_out.recorded import Recordings
 from voice_guide.speech_out.renderer import VoiceSettings
 from voice_guide.speech_out.speaker import GuideSpeaker, Speaker, TextSpeaker
 from voice_guide.store import ResumePoint, Store, StoreError
@@ -40,6 +41,7 @@ from voice_guide.wiring import (
     guide_speaker,
     listen_live,
     open_store,
+    routine_recordings,
     routine_voice,
     start_listener,
 )
@@ -113,7 +115,8 @@ def run(
     with open_store(notify) as store:
         point = _resume_point(store, routine, recipient) if resume else None
         routine = point.routine if point else routine or DEFAULT_ROUTINE
-        model = load_or_exit(routine)
+        loaded = read_or_exit(routine)
+        model = loaded.routine
         avoid = _avoided_or_exit(model, avoid)
         restore = _restorable(point, model) if point else None
         if restore is None:
@@ -124,7 +127,7 @@ def run(
         else:
             session_id, recipient = point.session_id, point.recipient
         with store.claim(session_id):
-            live = _LiveRun(model, store, session_id, point)
+            live = _LiveRun(model, store, session_id, point, routine_recordings(loaded, notify))
             live.go(
                 output,
                 microphone,
@@ -169,7 +172,12 @@ class _LiveRun:
     that leaves it saved for `--resume`."""
 
     def __init__(
-        self, model: Routine, store: Store, session_id: int, point: ResumePoint | None
+        self,
+        model: Routine,
+        store: Store,
+        session_id: int,
+        point: ResumePoint | None,
+        recordings: Recordings | None = None,
     ) -> None:
         self.model = model
         self.store = store
@@ -177,6 +185,7 @@ class _LiveRun:
         self.saver = _Checkpointer(store, session_id, point)
         self.offset = point.session_time if point else 0.0
         self.resumed = point is not None
+        self.recordings = recordings
 
     def go(
         self,
@@ -201,7 +210,7 @@ class _LiveRun:
             _transcript_refused(transcript, error)
         typed = output is None and not microphone
         terminal = _Terminal(sys.stdout, prompt="> " if sys.stdin.isatty() else None)
-        speaker = _speaker(model, output, voice, settings, terminal, self.offset)
+        speaker = _speaker(model, output, voice, settings, terminal, self.offset, self.recordings)
         runner = SessionRunner(
             Session(model),
             speaker,
@@ -364,6 +373,7 @@ def _speaker(
     settings: LiveSettings,
     terminal: _Terminal,
     offset: float,
+    recordings: Recordings | None,
 ) -> Speaker:
     if output is None:
         # Printed times continue where a resumed session stopped; no bare "(step)" markers.
@@ -372,7 +382,7 @@ def _speaker(
             terminal, clock=lambda: time.monotonic() - started, earcons_enabled=False
         )
     try:
-        return guide_speaker(model, voice, output.sample_rate, settings)
+        return guide_speaker(model, voice, output.sample_rate, settings, recordings)
     except SpeechOutError as error:
         click.echo(f"voice-guide: {error}", err=True)
         sys.exit(1)

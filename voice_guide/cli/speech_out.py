@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,10 @@ from voice_guide.cli import cli
 from voice_guide.cli.options import FiniteRange
 from voice_guide.files import atomic_write
 from voice_guide.speech_out.errors import SpeechOutError
+
+if TYPE_CHECKING:
+    from voice_guide.routine.timeline import Timeline
+    from voice_guide.speech_out.track import TrackItem
 
 
 def _voice_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -52,11 +56,7 @@ def say(
     text: str, voice: str | None, rate: int | None, volume: float | None, output_device: str | None
 ) -> None:
     """Speak TEXT once: a quick check of voice and speaker."""
-    from voice_guide.speech_out.device import (
-        BLOCK_SECONDS,
-        OutputDevice,
-        find_output_device,
-    )
+    from voice_guide.speech_out.device import OutputDevice, find_output_device
     from voice_guide.speech_out.playback import Playback
     from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
 
@@ -65,12 +65,8 @@ def say(
     audio = renderer.render(text).resampled(device.sample_rate)
     playback = Playback(device.sample_rate)
     with OutputDevice(playback, device) as output:
-        handle = playback.play(audio.samples, text)
         try:
-            # Generous: a PulseAudio null sink can take up to 2 s to start pulling.
-            if not handle.wait(audio.seconds + 5.0):
-                raise SpeechOutError(f"The output device {device.name!r} did not play the audio.")
-            time.sleep(output.latency + BLOCK_SECONDS)  # let the last block reach the speaker
+            output.play_and_wait(audio.samples, text)
         except KeyboardInterrupt:
             playback.stop()
             sys.exit(130)
@@ -105,19 +101,23 @@ def render(
     bed: str,
     sample_rate: int,
 ) -> None:
-    """Render a whole session of ROUTINE to one WAV track, to follow from any music player."""
-    from voice_guide.cli.routines import load_or_exit
+    """Render a whole session of ROUTINE to one WAV track, to follow from any music player.
+    Lines recorded with `voice-guide record` play in the recorded voice."""
+    from voice_guide.cli import notify
+    from voice_guide.cli.routines import read_or_exit
     from voice_guide.routine.timeline import build_timeline
     from voice_guide.speech_out.cache import RenderCache
-    from voice_guide.speech_out.renderer import EspeakRenderer
     from voice_guide.speech_out.track import render_track
-    from voice_guide.wiring import routine_voice
+    from voice_guide.wiring import routine_recordings, routine_voice, session_renderer
 
-    model = load_or_exit(routine)
+    loaded = read_or_exit(routine)
+    model = loaded.routine
     if rate is not None:  # the timeline's speech estimates must use the rate we render at
         model = model.model_copy(update={"voice": model.voice.model_copy(update={"rate": rate})})
-    renderer = EspeakRenderer(routine_voice(model, voice, rate, volume), model.language)
+    settings = routine_voice(model, voice, rate, volume)
+    renderer = session_renderer(model, settings, routine_recordings(loaded, notify))
     timeline = build_timeline(model)
+    items = track_items(timeline, earcons=not no_earcons)
     cache = RenderCache(renderer, sample_rate)
     started = time.monotonic()
     try:
@@ -126,17 +126,37 @@ def render(
         with (
             atomic_write(output) as file,
             click.progressbar(
-                length=len(timeline.entries), label=f"Rendering {model.title}", file=sys.stderr
+                length=len(items), label=f"Rendering {model.title}", file=sys.stderr
             ) as bar,
         ):
             seconds = render_track(
-                timeline, cache, file, earcons=not no_earcons, bed=bed, progress=bar.update
+                items,
+                timeline.total,
+                cache,
+                file,
+                end_earcon=None if no_earcons else "end",
+                bed=bed,
+                progress=bar.update,
             )
     except OSError as exc:
         raise SpeechOutError(f"Could not write {output}: {exc.strerror or exc}.") from exc
     minutes, secs = divmod(round(seconds), 60)
     click.echo(
-        f"Wrote {output}: {minutes}:{secs:02d} of audio, {len(timeline.entries)} utterances, "
+        f"Wrote {output}: {minutes}:{secs:02d} of audio, {len(items)} utterances, "
         f"rendered in {time.monotonic() - started:.1f} s.",
         err=True,
     )
+
+
+def track_items(timeline: Timeline, earcons: bool) -> list[TrackItem]:
+    """A session's timeline as a track: every sentence at its time, the step earcon before
+    the first sentence of each step after the first."""
+    from voice_guide.speech_out.track import TrackItem
+
+    items = []
+    step_id = timeline.entries[0].step_id if timeline.entries else None
+    for entry in timeline.entries:
+        chime = "step" if earcons and entry.step_id != step_id else None
+        items.append(TrackItem(entry.t, entry.text, chime))
+        step_id = entry.step_id
+    return items

@@ -22,7 +22,7 @@ from voice_guide.routine.loader import LoadedRoutine, Problem
 from voice_guide.routine.model import Routine, Step
 from voice_guide.routine.speech_time import DEFAULT_RATE, estimate_speech_seconds
 
-__all__ = ["BARGE_IN", "lint"]
+__all__ = ["BARGE_IN", "lint", "written_texts"]
 
 BARGE_IN = frozenset({Command.PAUSE, Command.PAIN, Command.NEXT})
 """Commands that act even while the guide is speaking: if the guide's own sentence holds
@@ -223,6 +223,17 @@ def _spoken_texts(routine: Routine) -> Iterator[_Spoken]:
             elif routine.language in prompt_languages():
                 default = prompts(routine.language).text("offer_declined")
                 yield _Spoken((*loc, "offer"), default, default="declined")
+
+
+def written_texts(routine: Routine) -> Iterator[tuple[Loc, str]]:
+    """(where, text) of every text the author wrote for the guide to say, help included."""
+    for spoken in _spoken_texts(routine):
+        yield spoken.loc, spoken.text
+    if routine.help:
+        yield ("help",), routine.help
+    for loc, step in _located_steps(routine):
+        if step.help:
+            yield (*loc, "help"), step.help
 
 
 def _located_steps(routine: Routine) -> list[tuple[Loc, Step]]:

@@ -9,9 +9,12 @@ Closing uses abort(): stop() drains the buffer and took 1.45 s on a null sink.
 from __future__ import annotations
 
 import difflib
+import time
 from dataclasses import dataclass
 from types import ModuleType, TracebackType
 from typing import Any, Final
+
+import numpy as np
 
 from voice_guide.speech_out.errors import OutputDeviceError
 from voice_guide.speech_out.playback import Playback
@@ -127,6 +130,17 @@ class OutputDevice:
                 f"Could not open output device {self.device.index} ({self.device.name}) at "
                 f"{rate} Hz: {exc}; try another --output-device, or {NO_DEVICE_HINT}."
             ) from exc
+
+    def play_and_wait(self, samples: np.ndarray, text: str) -> None:
+        """Play `samples` (at the playback's rate) after anything queued and return once they
+        have reached the speaker; OutputDeviceError when the device does not play them."""
+        handle = self._playback.play(samples, text)
+        # Generous: a PulseAudio null sink can take up to 2 s to start pulling.
+        if not handle.wait(handle.seconds + 5.0):
+            raise OutputDeviceError(
+                f"The output device {self.device.name!r} did not play the audio."
+            )
+        time.sleep(self.latency + BLOCK_SECONDS)  # let the last block reach the speaker
 
     @property
     def latency(self) -> float:

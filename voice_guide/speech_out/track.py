@@ -1,22 +1,23 @@
-"""A whole session as one audio track (`voice-guide render`): every instruction, cue and
-transition at its time on the timeline, silence (or a soft bed) while the hands work.
+"""One audio track of timed sentences (`voice-guide render`): each at its time, silence (or
+a soft bed) between them, an earcon before any sentence that asks for one.
 
-Written to the WAV file as it goes, so a 40-minute track never sits in memory. Utterances are
-placed at their timeline time or right after the previous one when the real speech ran
-longer than the estimate, so nothing overlaps and the length stays close to the timeline's.
+Speech out knows no routine: the caller turns a session's timeline into `TrackItem`s.
+Written to the WAV file as it goes, so a 40-minute track never sits in memory. Sentences are
+placed at their time or right after the previous one when the real speech ran longer than
+planned, so nothing overlaps and the length stays close to the plan's.
 """
 
 from __future__ import annotations
 
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
 import numpy as np
 
 from voice_guide.audio import to_int16_bytes
-from voice_guide.routine.timeline import Timeline
 from voice_guide.speech_out.cache import RenderCache
 from voice_guide.speech_out.earcons import earcon
 
@@ -26,7 +27,18 @@ BEDS: Final = ("none", "pink")
 BED_RMS: Final = 0.006
 """Pink-noise bed level (about -44 dBFS RMS): audible in a quiet room, never over the voice."""
 _EARCON_GAP: Final = 0.15
-"""Seconds between a step earcon and the instruction after it."""
+"""Seconds between an earcon and the sentence after it."""
+
+
+@dataclass(frozen=True)
+class TrackItem:
+    """One sentence of a track."""
+
+    t: float
+    """Seconds from the start of the track (it waits for the sentence before it)."""
+    text: str
+    earcon: str | None = None
+    """An earcon played just before it (see earcons.EARCON_NAMES)."""
 
 
 def _pink_loop(sample_rate: int, seconds: float = 20.0, seed: int = 7) -> np.ndarray:
@@ -76,38 +88,37 @@ class _TrackWriter:
 
 
 def render_track(
-    timeline: Timeline,
+    items: Sequence[TrackItem],
+    length: float,
     cache: RenderCache,
     target: str | Path | BinaryIO,
-    earcons: bool = True,
+    end_earcon: str | None = None,
     bed: Bed = "none",
     progress: Callable[[int], None] | None = None,
 ) -> float:
-    """Write the session of `timeline` as a WAV to `target` (a path or a binary file) at
-    `cache.sample_rate`; returns its length in seconds. `progress(1)` is called after each
-    entry. Raises RenderError when an utterance cannot be rendered (a track needs them all).
-    """
+    """Write `items` as a WAV to `target` (a path or a binary file) at `cache.sample_rate`,
+    padded to `length` seconds, then `end_earcon`; returns its length in seconds.
+    `progress(1)` is called after each item. Raises RenderError when a sentence cannot be
+    rendered (a track needs them all)."""
     if bed not in BEDS:
         raise ValueError(f"unknown bed {bed!r}; choose from {', '.join(BEDS)}")
     rate = cache.sample_rate
-    for entry in timeline.entries:
-        cache.prerender(entry.text)  # the worker renders ahead while we write
+    for item in items:
+        cache.prerender(item.text)  # the worker renders ahead while we write
     with wave.open(str(target) if isinstance(target, Path) else target, "wb") as file:
         file.setnchannels(1)
         file.setsampwidth(2)
         file.setframerate(rate)
         track = _TrackWriter(file, rate, bed)
-        step_id = timeline.entries[0].step_id if timeline.entries else None
-        for entry in timeline.entries:
-            track.pad_to(entry.t)
-            if earcons and entry.step_id != step_id:
-                track.write(earcon("step", rate))
+        for item in items:
+            track.pad_to(item.t)
+            if item.earcon:
+                track.write(earcon(item.earcon, rate))
                 track.pad_to(track.seconds + _EARCON_GAP)
-            step_id = entry.step_id
-            track.write(cache.get(entry.text).samples)
+            track.write(cache.get(item.text).samples)
             if progress:
                 progress(1)
-        track.pad_to(timeline.total)
-        if earcons:
-            track.write(earcon("end", rate))
+        track.pad_to(length)
+        if end_earcon:
+            track.write(earcon(end_earcon, rate))
     return track.seconds
