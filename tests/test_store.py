@@ -568,3 +568,54 @@ def test_history_of_a_killed_session_shows_the_steps_its_checkpoint_had_done(hom
         store.checkpoint(sid, state, 95.0)
     line = CliRunner().invoke(cli, ["history"]).stdout.splitlines()[1]
     assert " 1:35 " in line and " 3/? " in line and line.endswith("interrupted")
+
+
+def test_resumable_lists_the_latest_interrupted_session_of_each_routine(db: Path) -> None:
+    with Store(db) as store:
+        old_back = store.start_session("back", "Back massage", "Anna", 1000.0)
+        store.checkpoint(old_back, {"n": 1}, 1.0)
+        back = store.start_session("back", "Back massage", "Anna", 2000.0)
+        store.checkpoint(back, {"n": 2}, 2.0)
+        feet = store.start_session("feet", "Foot massage", "Bob", 3000.0)
+        store.checkpoint(feet, {"n": 3}, 3.0)
+        done = store.start_session("neck", "Neck", "Anna", 4000.0)
+        store.checkpoint(done, {"n": 4}, 4.0)
+        store.finish(done, SUMMARY)
+        assert [p.session_id for p in store.resumable()] == [feet, back]
+        assert [p.session_id for p in store.resumable("anna")] == [back]
+        assert store.resumable("nobody") == []
+
+
+def test_claim_is_one_writer_per_session_and_released_on_exit(db: Path) -> None:
+    with Store(db) as store:
+        sid = store.start_session("back", "Back massage", None, 1000.0)
+        with store.claim(sid):
+            lock = db.parent / "locks" / f"session-{sid}.lock"
+            assert lock.read_text() == str(os.getpid())
+            other = subprocess.run(
+                [sys.executable, "-c", _CLAIM, str(db), str(sid)], capture_output=True, text=True
+            )
+            assert other.stdout.strip() == (
+                f"Session {sid} is already running in another voice-guide (process "
+                f"{os.getpid()}); end that one first (only one can write a session, or its "
+                "changes would be lost)."
+            )
+            with store.claim(sid + 1):  # another session is not held by this one
+                pass
+        again = subprocess.run(
+            [sys.executable, "-c", _CLAIM, str(db), str(sid)], capture_output=True, text=True
+        )
+        assert again.stdout.strip() == "claimed"
+
+
+_CLAIM = """
+import sys
+from pathlib import Path
+from voice_guide.store import SessionBusy, Store
+with Store(Path(sys.argv[1])) as store:
+    try:
+        with store.claim(int(sys.argv[2])):
+            print("claimed")
+    except SessionBusy as error:
+        print(error)
+"""

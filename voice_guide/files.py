@@ -111,6 +111,21 @@ def exclusive_lock(path: str | os.PathLike[str]) -> Iterator[int]:
         os.close(fd)
 
 
+def _place_new(temp: Path, path: Path) -> None:
+    """Give `temp` the name `path`, failing (FileExistsError) rather than replacing anything."""
+    try:
+        os.link(temp, path)  # fails if the name appeared meanwhile: nothing is replaced
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.EXDEV):
+            raise
+        # A filesystem without hard links (FAT, some network mounts): check, then rename.
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "it already exists", str(path)) from None
+        os.rename(temp, path)
+        return
+    temp.unlink()
+
+
 def _fsync_folder(folder: Path) -> None:
     # The rename is only durable once the folder's entry is on disk; some filesystems
     # cannot open a folder for this, which is no reason to fail the write.
@@ -159,8 +174,7 @@ def atomic_write(
             os.fchmod(file.fileno(), permissions)
             os.fsync(file.fileno())
         if exclusive:
-            os.link(temp, path)  # fails if the name appeared meanwhile: nothing is replaced
-            temp.unlink()
+            _place_new(temp, path)
         else:
             check_writable_target(path)  # a link or device planted while we wrote
             os.replace(temp, path)
