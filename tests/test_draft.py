@@ -215,6 +215,24 @@ def test_the_same_guide_gives_the_same_routine(name: str) -> None:
     assert drafted(name)[0].text == drafted(name)[0].text
 
 
+def test_labels_and_asides_are_not_spoken() -> None:
+    guide = (
+        "# Foot rub\n\n"
+        "Step 1: Rub the soles of the feet (see the photo) for one minute.\n\n"
+        "Warning: ease off at once if the ankle is sore.\n\n"
+        "Tip: Press the heel with your thumbs for 30 seconds (www.example.com).\n"
+    )
+    result = draft_routine(guide.encode(), "foot.md", "foot.yaml")
+    routine = parse_routine(result.text, "foot.yaml").routine
+    first, second = routine.all_steps
+    assert first.say == "Rub the soles of the feet for one minute."
+    # A safety note on its own in the first section is the routine's, said at the start.
+    assert routine.safety == ["Ease off at once if the ankle is sore."]
+    assert first.all_areas == ("feet",)
+    assert second.say == "Press the heel with your thumbs for 30 seconds."
+    assert durations(routine) == [60, 30]
+
+
 # -- the README's example, rendered back to a how-to text ------------------------------------
 
 

@@ -1,85 +1,33 @@
-"""From the blocks of a how-to text to a drafted routine: which sentences are instructions,
-safety notes, offers or marketing; and each step's duration, body areas and pressure.
+"""From the blocks of a how-to text to a drafted routine.
 
-The rules, in the order they apply to each sentence:
-- a sentence holding a marketing or benefit word ('improves', 'subscribe', 'our readers') is
-  left out;
-- a sentence with 'never', 'careful', 'avoid', 'make sure' is a safety note;
-- a sentence whose first word (after openers like 'Now,' or 'With your thumbs,') is an
-  instruction verb, or that starts 'You can/should', is an instruction; 'If your partner is
-  comfortable with X, ...' opening a step makes the step an offer;
-- anything else is kept inside a block that has an instruction, and left out otherwise.
-Headings are sections; every list item, and every paragraph with an instruction, is a step
-(a paragraph without a time after a timed step goes on that step, as its cues).
+Headings are sections. Every list item, and every paragraph with an instruction (see
+`kinds`), is a step; a paragraph without a time after a timed step goes on that step, as
+its cues. A step's time, body areas and pressure come from its instructions; its safety
+notes from the safety sentences beside them; 'If your partner is comfortable with X, ...'
+opening a step makes it an offer. Safety notes standing alone before the first steps are
+the routine's; quoted feedback phrases become the routine's `phrases:`.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from voice_guide.commands import Command, normalize, vocabulary
-from voice_guide.draft.document import (
-    Cue,
-    DraftRoutine,
-    DraftSection,
-    DraftStep,
-    Range,
-    Source,
-    Value,
-)
+from voice_guide.draft.body import area_words, pressure_range, pressure_words
+from voice_guide.draft.document import DraftRoutine, DraftSection, DraftStep, Source, Value
 from voice_guide.draft.durations import Found, find_durations
+from voice_guide.draft.kinds import Kind, kind_of, unlabelled
 from voice_guide.draft.lexicon import Lexicon
 from voice_guide.draft.reading import Block, GuideError
 from voice_guide.draft.sentences import Sentence, SourceText, speakable_parts, split_sentences
+from voice_guide.draft.speech import MAX_SAY_CHARS, say_and_cues, step_groups
 from voice_guide.routine.durations import format_duration
 
 __all__ = ["infer"]
 
-SAY_WORDS = 32
-"""A step's `say` holds about this many words; the rest of its sentences become cues."""
-MAX_SAY_CHARS = 1800
-"""Below the routine model's 2000 characters per text, with room to spare."""
-MAX_CUES = 40
-"""Most cues drafted in one step (the loader allows more; a guide never needs that many)."""
-CUE_SPACING = 5
-"""Seconds at least between drafted cues."""
-_TOO_MUCH = (
-    "the guide says more here than fits in the step's time: give it a duration, "
-    "or keep 'wait for next'"
-)
-_QUOTE_WORDS = 7
 _QUOTED = re.compile(r"\"([^\"]{1,80})\"|“([^”]{1,80})”|(?<!\w)'([^']{1,80})'(?!\w)")
-_TITLE_STOPS = frozenset(
-    [
-        "across",
-        "from",
-        "between",
-        "for",
-        "with",
-        "along",
-        "into",
-        "to",
-        "toward",
-        "towards",
-        "around",
-        "on",
-        "in",
-        "at",
-        "behind",
-        "away",
-        "using",
-        "until",
-        "while",
-        "then",
-        "and",
-    ]
-)
-_GIVERS = re.compile(r"\b(?:your|both|my|your own)\s+(?:[\w'-]+\s+(?:and|or)\s+)?$")
-"""Before a giver's tool: 'your thumbs', 'your thumbs and fingers'."""
-_TRAILING = frozenset(["the", "a", "an", "of", "your", "their", "and", "or", "to"])
 
 
 @dataclass
@@ -143,43 +91,21 @@ def infer(
 # -- sentences and blocks ------------------------------------------------------------------
 
 
-def _kind(sentence: str, lexicon: Lexicon) -> str:
-    if lexicon.marketing.search(sentence):
-        return "left out"
-    if lexicon.safety.search(sentence):
-        return "safety"
-    if lexicon.offer.match(sentence) or _imperative(sentence, lexicon):
-        return "instruction"
-    return "other"
-
-
-def _imperative(sentence: str, lexicon: Lexicon) -> bool:
-    lowered = sentence.lower()
-    if lowered.startswith(lexicon.modal_openers):
-        return True
-    words = re.findall(r"[a-z][a-z'-]*", lowered)
-    if words and words[0] in lexicon.preposition_openers and "," in lowered:
-        words = re.findall(r"[a-z][a-z'-]*", lowered.split(",", 1)[1])
-    while words and (words[0] in lexicon.openers or words[0].endswith("ly")):
-        words = words[1:]
-    return bool(words) and words[0] in lexicon.verbs
-
-
 def _read_block(reading: _Reading, block: Block) -> None:
-    sentences = split_sentences(block.text, block.line, reading.source)
-    kinds = [_kind(sentence.text, reading.lexicon) for sentence in sentences]
+    sentences, kinds = [], []
+    for sentence in split_sentences(block.text, block.line, reading.source):
+        text, safety_label = unlabelled(sentence.text, reading.lexicon)
+        sentences.append(replace(sentence, text=text))
+        kinds.append(kind_of(text, reading.lexicon, safety_label=safety_label))
     reading.quotes += [s for s in sentences if _QUOTED.search(s.text)]
-    safety = [s for s, kind in zip(sentences, kinds, strict=True) if kind == "safety"]
-    if "instruction" not in kinds:
-        reading.left_out += [
-            s for s, kind in zip(sentences, kinds, strict=True) if kind != "safety"
-        ]
+    of_kind = list(zip(sentences, kinds, strict=True))
+    safety = [s for s, kind in of_kind if kind is Kind.SAFETY]
+    if Kind.INSTRUCTION not in kinds:
+        reading.left_out += [s for s, kind in of_kind if kind is not Kind.SAFETY]
         _place_safety(reading, safety)
         return
-    instructions = [
-        s for s, kind in zip(sentences, kinds, strict=True) if kind in ("instruction", "other")
-    ]
-    reading.left_out += [s for s, kind in zip(sentences, kinds, strict=True) if kind == "left out"]
+    instructions = [s for s, kind in of_kind if kind in (Kind.INSTRUCTION, Kind.OTHER)]
+    reading.left_out += [s for s, kind in of_kind if kind is Kind.LEFT_OUT]
     section = len(reading.sections)
     previous = reading.steps[-1] if reading.steps else None
     timed = any(find_durations(s.text, reading.lexicon) for s in instructions)
@@ -227,7 +153,7 @@ def _routine(reading: _Reading, guide: str, title: Value[str]) -> DraftRoutine:
         heading = reading.sections[step.section - 1] if step.section else None
         for part in _drafted_steps(reading, step, heading, counts[step.section] == 1, ids):
             if levels and pressure_source:
-                part = replace(part, pressure=Value(_range(levels, top), pressure_source))
+                part = replace(part, pressure=Value(pressure_range(levels, top), pressure_source))
             drafted.append((step.section, part))
     sections = _sections(reading, drafted)
     first_pressure = next((s.pressure.value.start for _, s in drafted if s.pressure), 1)
@@ -277,16 +203,16 @@ def _drafted_steps(
             sentences = sentences[1:] or [replace(sentences[0], text="Carry on as before.")]
     duration = _duration(step, lexicon, reading.source)
     parts = [(s, part) for s in sentences for part in speakable_parts(s.text)]
+    if not parts:
+        return []
     areas = _areas(reading, step, heading, alone)
     drafted = []
-    groups = _groups(parts, duration)
+    groups = step_groups(parts, duration)
     for number, (group, group_duration) in enumerate(groups):
-        say, cue_parts = _say_and_cues(group, group_duration.value)
+        say, cue_parts = say_and_cues(group, group_duration.value)
         first = group[0][0]
         title = heading if alone and heading and len(groups) == 1 else None
-        title = title or Value(
-            _short_title(first.text, lexicon.preposition_openers), Source(first.line, first.text)
-        )
+        title = title or Value(_short_title(first.text, lexicon), Source(first.line, first.text))
         drafted.append(
             DraftStep(
                 id=_unique_id(title.value, ids),
@@ -300,63 +226,6 @@ def _drafted_steps(
             )
         )
     return drafted
-
-
-_Parts = list[tuple[Sentence, str]]
-
-
-def _groups(
-    parts: _Parts, duration: Value[float | None]
-) -> list[tuple[_Parts, Value[float | None]]]:
-    """The step's spoken parts as steps: a timed step says its opening and then cues (as
-    many as its time has room for); what does not fit, and an untimed step's text, goes
-    into steps short enough to say, that wait for 'next'."""
-    groups: list[tuple[_Parts, Value[float | None]]] = []
-    rest = parts
-    if duration.value is not None:
-        opening = _opening(parts)
-        room = max(0, min(MAX_CUES, int(duration.value // CUE_SPACING) - 1))
-        groups.append((parts[: opening + room], duration))
-        rest = parts[opening + room :]
-        duration = Value(None, todo=_TOO_MUCH)
-    chunk: _Parts = []
-    for part in rest:
-        if chunk and _chars(chunk) + len(part[1]) > MAX_SAY_CHARS:
-            groups.append((chunk, duration))
-            chunk = []
-        chunk.append(part)
-    if chunk:
-        groups.append((chunk, duration))
-    return groups
-
-
-def _opening(parts: _Parts) -> int:
-    """How many parts a timed step says as it starts: about SAY_WORDS words, at least one."""
-    count, words = 0, 0
-    while count < len(parts) and (count == 0 or words + len(parts[count][1].split()) <= SAY_WORDS):
-        words += len(parts[count][1].split())
-        count += 1
-    return count
-
-
-def _chars(group: _Parts) -> int:
-    return sum(len(part) + 1 for _, part in group)
-
-
-def _say_and_cues(group: _Parts, duration: float | None) -> tuple[Value[str], tuple[Cue, ...]]:
-    opening = _opening(group) if duration is not None else len(group)
-    first = group[0][0]
-    say = Value(" ".join(part for _, part in group[:opening]), Source(first.line, first.text))
-    rest = group[opening:]
-    if not rest or duration is None:
-        return say, ()
-    # Cues spread evenly over the step, whole seconds, never at 0 or at the end.
-    slots = len(rest) + 1
-    cues = tuple(
-        Cue(max(1, int(duration * n / slots)), Value(part, Source(sentence.line, sentence.text)))
-        for n, (sentence, part) in enumerate(rest, 1)
-    )
-    return say, cues
 
 
 def _offer(match: re.Match[str], sentence: Sentence) -> Value[str]:
@@ -394,13 +263,15 @@ def _areas(
     names them too (or labels this step alone)."""
     found: dict[str, Source] = {}
     for sentence in step.instructions:
-        for name, start, words in _area_words(reading, sentence.text):
+        for name, start, words in area_words(
+            sentence.text, reading.lexicon, partner=reading.partner
+        ):
             line = reading.source.line_at(sentence, start)
             found.setdefault(name, Source(line, words))
     if heading is None or heading.source is None:
         return tuple(Value(name, source) for name, source in found.items())
     labelled: dict[str, Source] = {}
-    for name, _, words in _area_words(reading, heading.value):
+    for name, _, words in area_words(heading.value, reading.lexicon, partner=reading.partner):
         if name in found or alone:
             labelled.setdefault(
                 name, found.get(name) or Source(heading.source.line, words, "the heading")
@@ -409,68 +280,19 @@ def _areas(
     return tuple(Value(name, source) for name, source in ordered.items())
 
 
-def _area_words(reading: _Reading, text: str) -> Iterable[tuple[str, int, str]]:
-    """(area, offset, words) for each body word in `text`, in order of appearance."""
-    matches = []
-    for name, pattern in reading.lexicon.areas:
-        for match in pattern.finditer(text):
-            matches.append((match.end() - match.start(), match.start(), match.end(), name))
-    # Longest words first: 'lower back' is the lower back, not also the back.
-    covered = bytearray(len(text))
-    kept = []
-    for _, start, end, name in sorted(matches, key=lambda m: (-m[0], m[1])):
-        if any(covered[start:end]):
-            continue
-        covered[start:end] = b"\x01" * (end - start)
-        words = text[start:end]
-        before = text[max(0, start - 24) : start].lower()
-        if (
-            reading.partner
-            and words.lower() in reading.lexicon.giver_tools
-            and _GIVERS.search(before)
-        ):
-            continue  # the giver's own hands, thumbs, forearm: a tool, not the area
-        if name == "back" and text[end : end + 4].lower() == " of ":
-            continue  # 'the back of the chair'
-        kept.append((start, name, words))
-    for start, name, words in sorted(kept):
-        yield name, start, words
-
-
 def _pressure_levels(
-    step: _Step, lexicon: Lexicon, text: SourceText
+    step: _Step, lexicon: Lexicon, source: SourceText
 ) -> tuple[list[int], Source | None]:
+    """The pressure levels a step's instructions name, and where the first ones are."""
     levels: list[int] = []
-    source = None
+    first: Source | None = None
     for sentence in step.instructions:
-        lowered = sentence.text.lower()
-        words = re.findall(r"[a-z][a-z'-]*", lowered)
-        found = []
-        for index, word in enumerate(words):
-            level = lexicon.pressure_words.get(word)
-            if level is None:
-                continue
-            following = words[index + 1 : index + 4]
-            ranged = index + 2 < len(words) and words[index + 1] == "to"
-            if any(w in lexicon.pressure_nouns for w in following) or ranged:
-                found.append((level, word))
-        if found:
-            levels += [level for level, _ in found]
-            words_used = " ".join(dict.fromkeys(word for _, word in found))
-            first = re.search(rf"\b{re.escape(found[0][1])}\b", lowered)
-            line = text.line_at(sentence, first.start() if first else 0)
-            source = source or Source(line, words_used)
-    return levels, source
-
-
-def _range(levels: list[int], top: int) -> Range:
-    low, high = min(levels), max(levels)
-    if low == high:
-        # One pressure word: room to ask for one level either way, but the deepest level
-        # only where the guide says so.
-        ceiling = top if low == top else max(low, top - 1)
-        return Range(max(1, low - 1), min(ceiling, low + 1), low)
-    return Range(low, high, low)
+        found = pressure_words(sentence.text, lexicon)
+        levels += [level for level, _, _ in found]
+        if found and first is None:
+            words = " ".join(dict.fromkeys(word for _, word, _ in found))
+            first = Source(source.line_at(sentence, found[0][2]), words)
+    return levels, first
 
 
 def _scale(
@@ -514,22 +336,22 @@ def _phrases(reading: _Reading) -> tuple[tuple[str, tuple[Value[str], ...]], ...
     return tuple((cmd.value, tuple(found[cmd])) for cmd in Command if cmd in found)
 
 
-def _short_title(text: str, openers: frozenset[str]) -> str:
+def _short_title(text: str, lexicon: Lexicon) -> str:
     """The start of an instruction, as a step title: 'Knead the tops of the shoulders'."""
     clause, _, rest = text.partition(",")
-    if rest and clause.split()[0].lower() in openers:
+    if rest and clause.split()[0].lower() in lexicon.preposition_openers:
         clause, _, rest = rest.strip().partition(",")  # 'With your thumbs, make circles'
     words = re.findall(r"[\w'-]+", clause if len(clause.split()) >= 2 else text)
     if not words:
         return "Step"
     kept: list[str] = []
     for word in words:
-        if len(kept) >= 2 and word.lower() in _TITLE_STOPS:
+        if len(kept) >= 2 and word.lower() in lexicon.title_stops:
             break
         kept.append(word)
         if len(kept) == 6:
             break
-    while len(kept) > 1 and kept[-1].lower() in _TRAILING:
+    while len(kept) > 1 and kept[-1].lower() in lexicon.title_trailing:
         kept.pop()
     title = " ".join(kept)[:60] or "Step"
     return title[0].upper() + title[1:]

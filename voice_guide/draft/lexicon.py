@@ -20,6 +20,11 @@ class Lexicon:
     """Word lists for one language; every entry lower-case."""
 
     verbs: frozenset[str]
+    label: re.Pattern[str]
+    """A label before a sentence ('Step 2:', 'Tip:', '3.'); group 'word' is the label word."""
+    safety_labels: frozenset[str]
+    title_stops: frozenset[str]
+    title_trailing: frozenset[str]
     openers: frozenset[str]
     preposition_openers: frozenset[str]
     modal_openers: tuple[str, ...]
@@ -28,6 +33,8 @@ class Lexicon:
     offer: re.Pattern[str]
     """Matches 'If <who> <condition> <what>,' at a sentence start; groups 'who', 'what'."""
     partner: re.Pattern[str]
+    givers: re.Pattern[str]
+    """Matches at the end of the words before a giver's tool: 'your ', 'your thumbs and '."""
     giver_tools: frozenset[str]
     areas: tuple[tuple[str, re.Pattern[str]], ...]
     """(area name, pattern of its words), in the order written."""
@@ -61,6 +68,15 @@ def lexicon(language: str = "en") -> Lexicon:
     levels = data["pressure_levels"]
     return Lexicon(
         verbs=frozenset(data["verbs"]),
+        label=re.compile(
+            r"^\s*(?:(?P<word>"
+            + "|".join(re.escape(w) for w in [*data["labels"], *data["safety_labels"]])
+            + r")\b\s*\d*|\d+)\s*[:.)\-–—]\s+",
+            re.IGNORECASE,
+        ),
+        safety_labels=frozenset(data["safety_labels"]),
+        title_stops=frozenset(data["title_stops"]),
+        title_trailing=frozenset(data["title_trailing"]),
         openers=frozenset(data["openers"]),
         preposition_openers=frozenset(data["preposition_openers"]),
         modal_openers=tuple(data["modal_openers"]),
@@ -75,6 +91,12 @@ def lexicon(language: str = "en") -> Lexicon:
             re.IGNORECASE,
         ),
         partner=phrase_pattern(data["partner_words"]),
+        givers=re.compile(
+            r"(?<![\w'])(?:"
+            + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in data["giver_words"])
+            + r")\s+(?:[\w'-]+\s+(?:and|or)\s+)?$",
+            re.IGNORECASE,
+        ),
         giver_tools=frozenset(data["giver_tools"]),
         areas=tuple((name, phrase_pattern(words)) for name, words in data["areas"].items()),
         pressure_names=tuple(level["name"] for level in levels),

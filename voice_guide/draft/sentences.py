@@ -36,6 +36,7 @@ _ABBREVIATIONS = frozenset(
 _END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _BREAK = re.compile(r"[,;:]\s+")
 _WORD = re.compile(r"\S+")
+_ASIDE = re.compile(r"\([^()]{0,200}\)|\[[^\[\]]{0,200}\]|\bhttps?://\S+|\bwww\.\S+")
 _REACH = 20_000
 """How far ahead a sentence is looked for (a web page has markup between sentences)."""
 
@@ -114,8 +115,10 @@ def split_sentences(text: str, line: int, source: SourceText) -> list[Sentence]:
 def speakable_parts(text: str) -> list[str]:
     """`text` as sentences of at most MAX_WORDS words, split after a comma or semicolon (where
     a speaker would breathe); a run of words with no such place is cut every MAX_WORDS, and
-    a part longer than MAX_CHARS characters every MAX_CHARS."""
-    text = text.strip()
+    a part longer than MAX_CHARS characters every MAX_CHARS. Asides in brackets and web
+    addresses are not spoken."""
+    spoken = " ".join(_ASIDE.sub(" ", text).split()).replace(" ,", ",").replace(" .", ".")
+    text = spoken if spoken.strip(" ,;.:") else text.strip()
     parts: list[str] = []
     position = 0
     while position < len(text):

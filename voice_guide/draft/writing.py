@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import yaml
+
 from voice_guide.draft.document import DraftRoutine, DraftStep, Source, Value
 from voice_guide.routine.durations import format_duration
 
@@ -86,7 +88,7 @@ def render_yaml(routine: DraftRoutine, target: str) -> tuple[str, list[Todo]]:
 
 
 def _step(out: _Writer, step: DraftStep, indent: str) -> None:
-    out.put(f"{indent}- id: {step.id}")
+    out.put(f"{indent}- id: {_plain(step.id)}")
     inner = indent + "  "
     out.put(f"{inner}title: {_q(step.title.value)}", step.title)
     out.put(f"{inner}say: {_q(step.say.value)}", step.say)
@@ -144,6 +146,12 @@ def _excerpt(text: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _plain(word: str) -> str:
+    """`word` unquoted when YAML reads it back as the same text ('warm-up'), else quoted
+    ('0', '1e3', 'no')."""
+    return word if isinstance(yaml.safe_load(word), str) else _q(word)
 
 
 def _q(text: str) -> str:

@@ -1,0 +1,69 @@
+"""Body words and pressure words in an instruction: the areas a step works and the
+pressure levels it names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from voice_guide.draft.document import Range
+from voice_guide.draft.lexicon import Lexicon
+
+__all__ = ["area_words", "pressure_range", "pressure_words"]
+
+_WORDS = re.compile(r"[a-z][a-z'-]*")
+
+
+def area_words(text: str, lexicon: Lexicon, *, partner: bool) -> Iterator[tuple[str, int, str]]:
+    """(area, offset, words) for each body word in `text`, in order of appearance.
+
+    With `partner` (the text tells a giver what to do to a partner), the giver's own tools
+    ('your thumbs', 'your thumbs and fingers') are not areas.
+    """
+    matches = []
+    for name, pattern in lexicon.areas:
+        for match in pattern.finditer(text):
+            matches.append((match.end() - match.start(), match.start(), match.end(), name))
+    # Longest words first: 'lower back' is the lower back, not also the back.
+    covered = bytearray(len(text))
+    kept = []
+    for _, start, end, name in sorted(matches, key=lambda m: (-m[0], m[1])):
+        if any(covered[start:end]):
+            continue
+        covered[start:end] = b"\x01" * (end - start)
+        words = text[start:end]
+        before = text[max(0, start - 24) : start]
+        if partner and words.lower() in lexicon.giver_tools and lexicon.givers.search(before):
+            continue
+        if name == "back" and text[end : end + 4].lower() == " of ":
+            continue  # 'the back of the chair'
+        kept.append((start, name, words))
+    for start, name, words in sorted(kept):
+        yield name, start, words
+
+
+def pressure_words(text: str, lexicon: Lexicon) -> list[tuple[int, str, int]]:
+    """(level, word, offset) for each pressure word: one followed within three words by a
+    touch word ('firm pressure', 'light strokes'), or a range ('light to firm')."""
+    words = list(_WORDS.finditer(text.lower()))
+    found = []
+    for index, match in enumerate(words):
+        level = lexicon.pressure_words.get(match.group(0))
+        if level is None:
+            continue
+        following = [w.group(0) for w in words[index + 1 : index + 4]]
+        ranged = len(following) >= 2 and following[0] == "to"
+        if ranged or any(word in lexicon.pressure_nouns for word in following):
+            found.append((level, match.group(0), match.start()))
+    return found
+
+
+def pressure_range(levels: list[int], top: int) -> Range:
+    """A step's pressure limits from the levels its words name, on a scale up to `top`."""
+    low, high = min(levels), max(levels)
+    if low == high:
+        # One pressure word: room to ask for one level either way, but the deepest level
+        # only where the guide says so.
+        ceiling = top if low == top else max(low, top - 1)
+        return Range(max(1, low - 1), min(ceiling, low + 1), low)
+    return Range(low, high, low)
