@@ -1221,3 +1221,39 @@ def test_a_damaged_profile_row_never_breaks_a_session_or_the_profile_command(
     )
     assert session.exit_code == 0, session.output
     assert "Traceback" not in session.output
+
+
+def test_on_a_terminal_a_session_that_cannot_continue_is_offered_a_fresh_start(
+    tiny_home: Path,
+) -> None:
+    old = _corrupt_row(tiny_home, state='{"phase": "running", "index": 9}')
+    env = {**os.environ, "VOICE_GUIDE_HOME": str(tiny_home), "PYTHONUNBUFFERED": "1"}
+    controller, terminal = pty.openpty()
+    try:
+        session = subprocess.Popen(
+            [sys.executable, "-m", "voice_guide", "run", "--resume", "--keyboard", "--text"],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert session.stderr is not None
+        question = os.read(session.stderr.fileno(), 4096)  # blocks until it asks
+        while b"Start it over from the beginning? [y/N]" not in question:
+            question += os.read(session.stderr.fileno(), 4096)
+        os.write(controller, b"y\n")
+        time.sleep(1.0)
+        os.write(controller, b"\x04")
+        out, err = session.communicate(timeout=20)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert session.returncode == 0, err
+    assert question.decode().startswith(
+        "voice-guide: the interrupted session of Tiny cannot be continued: its saved state is "
+        "damaged (KeyError: "
+    )
+    assert out.startswith(b"[00:00] Welcome. Today: Tiny.")
+    with Store(tiny_home / "sessions.sqlite3") as store:
+        sessions = [r.session_id for r in store.history()]
+    assert sessions == [old + 1, old]  # a new session; the old row is kept as it was
