@@ -146,6 +146,12 @@ def planted_link(tmp_path: Path) -> tuple[Path, Path]:
     return link, precious
 
 
+def refused_through(result: Result, precious: Path) -> None:
+    """The command refused to write through a planted link; what it points at is intact."""
+    assert one_line(result).endswith("it is a symbolic link; give the real path instead.")
+    assert precious.read_text(encoding="utf-8") == "keep me\n"
+
+
 def leftovers(folder: Path) -> list[str]:
     """Temporary files an atomic write left behind (there must be none)."""
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
@@ -335,9 +341,7 @@ def test_render_refuses_a_fifo(tiny: Path, fifo: Path) -> None:
 
 def test_render_refuses_a_symlink(tiny: Path, planted_link: tuple[Path, Path]) -> None:
     link, precious = planted_link
-    line = one_line(_render(tiny, link))
-    assert line.endswith("it is a symbolic link; give the real path instead.")
-    assert precious.read_text(encoding="utf-8") == "keep me\n"
+    refused_through(_render(tiny, link), precious)
 
 
 @pytest.mark.audio
@@ -369,9 +373,9 @@ def test_demo_refuses_out_and_transcript_that_are_not_files(
         f"voice-guide: cannot write {device}: it is a character device, not a regular file."
     )
     link, precious = planted_link
-    result = CliRunner().invoke(cli, ["demo", str(tiny), "--transcript", str(link)])
-    assert one_line(result).endswith("it is a symbolic link; give the real path instead.")
-    assert precious.read_text(encoding="utf-8") == "keep me\n"
+    refused_through(
+        CliRunner().invoke(cli, ["demo", str(tiny), "--transcript", str(link)]), precious
+    )
 
 
 def test_new_refuses_a_planted_schema_link_and_writes_nothing(
@@ -426,9 +430,7 @@ def test_run_refuses_a_transcript_that_is_a_fifo_or_a_link(
     )
     assert time.monotonic() - started < 5
     link, precious = planted_link
-    line = one_line(_run_text([str(tiny), "--transcript", str(link)]))
-    assert line.endswith("it is a symbolic link; give the real path instead.")
-    assert precious.read_text(encoding="utf-8") == "keep me\n"
+    refused_through(_run_text([str(tiny), "--transcript", str(link)]), precious)
 
 
 @pytest.mark.audio
