@@ -233,6 +233,19 @@ def test_labels_and_asides_are_not_spoken() -> None:
     assert durations(routine) == [60, 30]
 
 
+def test_a_short_instruction_line_in_a_plain_text_is_no_heading() -> None:
+    guide = (
+        "Evening foot rub\n\nFeet\n\nRub the soles for 2 minutes\n\nCircle each ankle, one minute\n"
+    )
+    routine = parse_routine(draft_routine(guide.encode(), "f.txt", "f.yaml").text, "f").routine
+    assert routine.title == "Evening foot rub"
+    assert [section.title for section in routine.sections] == ["Feet"]
+    assert [step.say for step in routine.all_steps] == [
+        "Rub the soles for 2 minutes.",
+        "Circle each ankle, one minute.",
+    ]
+
+
 # -- the README's example, rendered back to a how-to text ------------------------------------
 
 

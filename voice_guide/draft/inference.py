@@ -27,6 +27,8 @@ from voice_guide.routine.durations import format_duration
 
 __all__ = ["infer"]
 
+_SENTENCE_WORDS = 4
+"""A line of a plain text this long that reads as an instruction is no heading."""
 _QUOTED = re.compile(r"\"([^\"]{1,80})\"|“([^”]{1,80})”|(?<!\w)'([^']{1,80})'(?!\w)")
 
 
@@ -71,10 +73,16 @@ def infer(
     """
     reading = _Reading(lexicon, SourceText(text), bool(lexicon.partner.search(text)))
     routine_title = Value(title, todo="write the routine's name")
-    if blocks and blocks[0].kind == "heading":
+    if (
+        blocks
+        and blocks[0].kind == "heading"
+        and not (blocks[0].guessed and _reads_as_instruction(blocks[0].text, lexicon))
+    ):
         routine_title = Value(blocks[0].text[:120], Source(blocks[0].line, blocks[0].text))
         blocks = blocks[1:]
     for block in blocks:
+        if block.guessed and _reads_as_instruction(block.text, lexicon):
+            block = replace(block, kind="paragraph", level=0)
         if block.kind == "heading":
             reading.sections.append(Value(block.text[:120], Source(block.line, block.text)))
         else:
@@ -89,6 +97,15 @@ def infer(
 
 
 # -- sentences and blocks ------------------------------------------------------------------
+
+
+def _reads_as_instruction(text: str, lexicon: Lexicon) -> bool:
+    """A short line that still is an instruction: it gives a time, or is a whole imperative
+    sentence (headings such as 'Warm up' or 'Rest' are verbs too, but short)."""
+    words, _ = unlabelled(text, lexicon)
+    if find_durations(words, lexicon):
+        return True
+    return len(words.split()) >= _SENTENCE_WORDS and kind_of(words, lexicon) is not Kind.OTHER
 
 
 def _read_block(reading: _Reading, block: Block) -> None:

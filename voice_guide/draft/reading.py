@@ -53,6 +53,9 @@ class Block:
     """1-based line of the guide where the block starts."""
     level: int = 0
     """Heading level (1 for a title), 0 for other blocks."""
+    guessed: bool = False
+    """A heading only by its look (a short line of a plain text): an instruction after all
+    when it reads like one."""
 
 
 def detect_format(path: Path, data: bytes) -> Format:
@@ -133,7 +136,7 @@ def _markdown_blocks(text: str, *, plain: bool, line_offset: int = 0) -> list[Bl
             if opener.type == "heading_open":
                 blocks.append(Block("heading", words, line, int(opener.tag[1:])))
             elif plain and not kinds and _looks_like_heading(token.content):
-                blocks.append(Block("heading", words, line, 1 if not blocks else 2))
+                blocks.append(Block("heading", words, line, 1 if not blocks else 2, guessed=True))
             else:
                 blocks.append(Block(kinds[-1] if kinds else "paragraph", words, line))
     return _merge_item_paragraphs(blocks)
