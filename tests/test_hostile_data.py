@@ -1259,3 +1259,48 @@ def test_on_a_terminal_a_session_that_cannot_continue_is_offered_a_fresh_start(
     with Store(tiny_home / "sessions.sqlite3") as store:
         sessions = [r.session_id for r in store.history()]
     assert sessions == [old + 1, old]  # a new session; the old row is kept as it was
+
+
+PRESSURE_ROUTINE = """\
+title: Pressed
+pressure:
+  levels:
+    1: {name: light, technique: Fingertips.}
+    2: {name: medium, technique: Palms.}
+    3: {name: firm, technique: Thumbs.}
+  start: 1
+steps:
+  - {id: a, say: Work the shoulders., duration: 20m, area: shoulders}
+  - {id: b, say: Work the back., duration: 20m, area: back}
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            lambda text: text.replace("    3: {name: firm, technique: Thumbs.}\n", ""),
+            "its pressure scale has 2 levels now, the session was at level 3",
+        ),
+        (lambda text: text.split("pressure:")[0] + "steps:" + text.split("steps:")[1],
+         "it has no pressure scale now"),
+    ],
+)  # fmt: skip
+def test_resume_after_the_pressure_scale_changed_explains_instead_of_crashing(
+    tmp_path: Path, change, reason: str
+) -> None:
+    routine = tmp_path / "pressed.yaml"
+    routine.write_text(PRESSURE_ROUTINE, encoding="utf-8")
+    env = {"VOICE_GUIDE_HOME": str(tmp_path / "home")}
+    first = CliRunner().invoke(
+        cli, ["run", str(routine), "--keyboard", "--text"], input="stronger\nstronger\n", env=env
+    )
+    assert first.exit_code == 0 and "Firm. Thumbs." in first.stdout
+    routine.write_text(change(PRESSURE_ROUTINE), encoding="utf-8")
+    again = CliRunner().invoke(cli, ["run", "--resume", "--keyboard", "--text"], env=env)
+    assert again.exit_code == 1
+    assert again.stderr.splitlines() == [
+        f"voice-guide: the interrupted session of Pressed cannot be continued: the routine "
+        f"changed since ({reason}).",
+        f"voice-guide: start it over with: voice-guide run {routine}",
+    ]

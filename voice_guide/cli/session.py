@@ -488,6 +488,24 @@ def _unfit(point: ResumePoint, model: Routine) -> str | None:
     gone = sorted(set(state.done) - known)
     if gone:
         return f"the routine changed since (steps {', '.join(gone)} are gone)"
+    return _unfit_pressure(state, model)
+
+
+def _unfit_pressure(state: SessionState, model: Routine) -> str | None:
+    """Why the saved pressure cannot go on with `model`'s scale, or None if it can."""
+    scale, care = model.pressure, state.care
+    if (scale is None) != (care is None):
+        now = "no pressure scale" if scale is None else "a pressure scale"
+        return f"the routine changed since (it has {now} now)"
+    if scale is None or care is None:
+        return None
+    saved = {care.level, *care.remembered.values(), *care.ceiling.values()}
+    beyond = sorted(level for level in saved if level not in scale.levels)
+    if beyond:
+        return (
+            f"the routine changed since (its pressure scale has {len(scale.levels)} levels "
+            f"now, the session was at level {beyond[-1]})"
+        )
     return None
 
 
