@@ -310,6 +310,12 @@ def test_a_broken_manifest_is_located_and_never_overwritten(tmp_path: Path) -> N
     (folder / MANIFEST).write_text('{"clips": [{"text": "x", "language": "en"}]}')
     with pytest.raises(RecordingsError, match=r"manifest.json:1:1: clip 1 has no valid 'file'"):
         open_recordings(read_routine(routine))
+    (folder / MANIFEST).unlink()
+    os.mkfifo(folder / MANIFEST)  # read as a file it would hang `record` forever
+    fifo = CliRunner().invoke(cli, ["record", str(routine), "--list"])
+    assert fifo.exit_code == 1 and "cannot be read" in fifo.output
+    (folder / MANIFEST).unlink()
+    (folder / MANIFEST).write_text('{"clips": [{"text": "x", "language": "en"}]}')
     # A session still runs, in the synthetic voice, saying why once.
     check = CliRunner().invoke(cli, ["check", str(routine)])
     assert "clip 1 has no valid 'file'" in check.output and check.exit_code == 0

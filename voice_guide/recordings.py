@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
-import tempfile
 import wave
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -29,6 +27,7 @@ from typing import Any, Final
 from voice_guide import paths
 from voice_guide.audio import AudioBuffer, AudioFormatError, read_wav, to_int16_bytes
 from voice_guide.errors import VoiceGuideError
+from voice_guide.files import atomic_write, open_regular
 from voice_guide.routine.loader import LoadedRoutine, Problem, available_routines
 from voice_guide.speech_out.recorded import Recording
 from voice_guide.spoken_lines import Line, normalized, spoken_lines
@@ -126,8 +125,10 @@ class RecordingStore:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             if not (self.folder / name).is_file():  # same name, same audio
-                _write_atomic(self.folder / name, data)
-            _write_atomic(self.folder / MANIFEST, _manifest_bytes(clips.values()))
+                with atomic_write(self.folder / name, exclusive=True) as file:
+                    file.write(data)
+            with atomic_write(self.folder / MANIFEST) as file:
+                file.write(_manifest_bytes(clips.values()))
         except OSError as error:
             raise RecordingsError(
                 f"Could not save the recording in {self.folder}: {error.strerror or error}; "
@@ -265,27 +266,14 @@ def _manifest_bytes(clips: Iterable[Clip]) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `target`, then rename it over the target."""
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 _FIELDS: Final = {"text": str, "language": str, "file": str, "seconds": float, "loudness": float}
 
 
 def _read_manifest(path: Path) -> list[Clip]:
     """The clips a manifest lists (none when there is no manifest)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open_regular(path, "r") as file:  # a FIFO named manifest.json must not hang us
+            text = file.read()
     except FileNotFoundError:
         return []
     except (OSError, UnicodeDecodeError) as error:
