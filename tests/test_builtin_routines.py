@@ -432,6 +432,7 @@ def test_a_korean_session_is_in_korean_from_greeting_to_closing() -> None:
     run(Start(), 0.0)
     until(70.0)
     hear("살살", 70.0)  # lighter in the shoulder glide
+    hear("좋아요", 72.0)
     hear("도움말", 75.0)
     hear("시간", 80.0)
     hear("아파", 90.0)
@@ -447,6 +448,7 @@ def test_a_korean_session_is_in_korean_from_greeting_to_closing() -> None:
         routine.all_steps[0].say,
     ]
     assert "아주 약함. 손바닥을 피부에 살짝 대기만 하세요." in said
+    assert "마음에 드신다니 다행이에요. 어깨 부위는 아주 약함 압력으로 기억해 둘게요." in said
     assert "이 단계는 약 1분, 전체는 약 4분 남았어요." in said
     assert "다행이에요. 아주 약함 압력으로 이어서 할게요." in said
     assert "세션을 끝낼까요? 끝내려면 네, 계속하려면 아니요라고 하세요." in said
@@ -471,3 +473,9 @@ def test_typed_check_in_answers_in_the_back_massage() -> None:
     assert "heard: pain ('it still hurts')" in out
     assert "We will leave the back alone for the rest of the session." in out
     assert "All right, we carry on." in out
+
+
+def test_a_korean_note_for_an_avoided_area_is_in_korean() -> None:
+    timeline = build_timeline(load("neck-and-shoulders-ko"), Profile(avoid=frozenset({"목"})))
+    notes = [e.text for e in timeline.entries if e.kind == "info"]
+    assert notes == ["요청하신 대로 목 부위는 쉬게 두고, 목 뒤 단계는 건너뛸게요."]
