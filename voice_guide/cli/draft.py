@@ -104,10 +104,14 @@ def _report(loaded: LoadedRoutine, drafted: Drafted, target: str) -> None:
     click.echo(
         f"voice-guide: {where}: {len(steps)} steps"
         + (f" in {sections} sections" if sections else "")
-        + f", about {total}; {len(drafted.todos)} TODO, {len(warnings)} warnings."
+        + f", about {total}; {len(drafted.todos)} TODO, {_count(len(warnings), 'warning')}."
         + (f" Next: edit it, then `voice-guide check {target}`." if target != STDOUT else ""),
         err=True,
     )
+
+
+def _count(number: int, what: str) -> str:
+    return f"{number} {what}" + ("" if number == 1 else "s")
 
 
 def _fail(message: str) -> NoReturn:

@@ -162,7 +162,10 @@ def _place_safety(reading: _Reading, safety: list[Sentence]) -> None:
 def _routine(reading: _Reading, guide: str, title: Value[str]) -> DraftRoutine:
     lexicon = reading.lexicon
     levels_used = [_pressure_levels(step, lexicon, reading.source) for step in reading.steps]
-    top = max((level for levels, _ in levels_used for level in levels), default=0)
+    # The whole scale as soon as the guide names any pressure: the same four levels in
+    # every drafted routine; a step reaches the deepest only where the guide says so.
+    used = any(levels for levels, _ in levels_used)
+    top = len(lexicon.pressure_names) if used else 0
     drafted: list[tuple[int, DraftStep]] = []
     ids: dict[str, int] = {}
     counts = Counter(step.section for step in reading.steps)

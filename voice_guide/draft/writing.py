@@ -50,7 +50,7 @@ def render_yaml(routine: DraftRoutine, target: str) -> tuple[str, list[Todo]]:
     out.put(f"title: {_q(routine.title.value)}", routine.title)
     out.put("language: en")
     if routine.levels:
-        out.put("pressure:  # from the guide's pressure words, lightest first")
+        out.put("pressure:  # the drafted scale, lightest first; the guide's words per level")
         out.put("  levels:")
         for number, level in enumerate(routine.levels, 1):
             out.put(f"    {number}: {{name: {_q(level.value)}}}", level)
