@@ -123,6 +123,45 @@ def test_detections_do_not_depend_on_chunk_size_or_sample_type(sphinx, speech_di
     assert twenty_ms[1].start > len(audio) / 2 / SAMPLE_RATE
 
 
+# Natural wording: politeness, fillers and synonyms around the table's phrases.
+NATURAL = [
+    ("slt", "okay a little lighter please", Command.LIGHTER),
+    ("rms", "not so hard please", Command.LIGHTER),
+    ("slt", "could you press a bit harder", Command.STRONGER),
+    ("rms", "a touch firmer please", Command.STRONGER),
+    ("slt", "that's lovely", Command.GREAT),
+    ("rms", "hang on", Command.PAUSE),
+    ("rms", "just a moment", Command.PAUSE),
+    ("slt", "okay keep going", Command.RESUME),
+    ("rms", "ow my shoulder", Command.PAIN),
+    ("rms", "oh that hurts", Command.PAIN),
+    ("slt", "is there much time left", Command.TIME),
+    ("rms", "okay next please", Command.NEXT),
+    ("slt", "go back one", Command.BACK),
+    ("slt", "no thank you", Command.NO),
+]
+
+
+@pytest.mark.parametrize(("voice", "text", "command"), NATURAL)
+def test_natural_wording_is_heard_by_pocketsphinx(sphinx, speech_dir, voice, text, command):
+    detections = listen(sphinx, synthesize(speech_dir, text, voice))
+    assert [d.command for d in detections] == [command]
+    assert vocabulary("en").command(detections[0].heard) is command
+
+
+FILLER_LIKE_TALK = [
+    "ok so tell me about your trip",
+    "now that's a good question",
+    "honestly i'm just tired",
+    "my back has been stiff all week",
+]
+
+
+@pytest.mark.parametrize("text", FILLER_LIKE_TALK)
+def test_talk_that_starts_like_a_filler_is_not_a_command(sphinx, speech_dir, text):
+    assert listen(sphinx, synthesize(speech_dir, text, "slt")) == []
+
+
 KOREAN = [("조금 약하게", Command.LIGHTER), ("네", Command.YES), ("정지", Command.PAUSE)]
 
 

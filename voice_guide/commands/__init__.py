@@ -2,10 +2,10 @@
 and, per language, the phrases people naturally say for each one (data, not code).
 
 A language file (`en.yaml`) maps each command to its phrases and may hold a `fillers` entry:
-the words people put around a command ("okay", "um", "please") and the degree words they
-put before a change of pressure ("a touch lighter"). Fillers are a rule applied by
-`Vocabulary`, not a list of every combination. In a phrase, `~` marks where a degree word
-goes when it is not the start ("press ~ harder"); it is never said.
+the words people put around a command ("okay", "um", "please") and the degree words that say
+how much ("a touch lighter"). Fillers are a rule applied by `Vocabulary`, not a list of every
+combination. In a phrase, `~` marks where a degree word may go ("press ~ harder": "press
+harder", "press a bit harder"); it is never said.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ class Vocabulary:
     """What an engine listens for in one language: the core phrases (each one command) and
     the optional fillers a person may say before or after any of them.
 
-    A *wording* is `[before] phrase [after]`: "okay a little lighter please".
+    A *wording* is `[before] phrase [after]`: "okay a little lighter please". A phrase that is
+    itself a filler ("okay") is only heard alone: "just okay" or "okay okay" mean nothing sure.
     """
 
     language: str
@@ -83,6 +84,12 @@ class Vocabulary:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", dict(self.phrases))
 
+    @property
+    def bare(self) -> list[str]:
+        """Phrases that are also fillers: never framed by fillers."""
+        fillers = {*self.before, *self.after}
+        return [p for p in self.phrases if p in fillers]
+
     def command(self, wording: str) -> Command | None:
         """The command a wording means, or None when it is not `[before] phrase [after]`."""
         phrase = self.core(wording)
@@ -93,9 +100,10 @@ class Vocabulary:
         text = normalize(wording)
         if text in self._index:  # a phrase that starts or ends like a filler stays whole
             return text
+        bare = set(self.bare)
         for lead, tail in product(("", *self.before), ("", *self.after)):
             inner = _strip(text, lead, tail)
-            if inner is not None and inner in self._index:
+            if inner is not None and inner in self._index and inner not in bare:
                 return inner
         return None
 
@@ -111,7 +119,12 @@ class Vocabulary:
         """
         out: list[tuple[str, Command]] = []
         seen: set[str] = set()
+        bare = set(self.bare)
         for i, (phrase, command) in enumerate(self.phrases.items()):
+            if phrase in bare:
+                seen.add(phrase)
+                out.append((phrase, command))
+                continue
             pair = (
                 (self.before[i % len(self.before)], self.after[i % len(self.after)])
                 if self.before and self.after
@@ -184,15 +197,13 @@ def _unmarked(phrase: str) -> str:
 def vocabulary(language: str = "en") -> Vocabulary:
     """The language's phrases with its filler rule: what every engine is given to hear."""
     fillers = _language_file(language).get("fillers") or {}
-    degree = fillers.get("degree") or {}
-    degree_words = [normalize(str(w)) for w in degree.get("words", ())]
-    degree_commands = {Command(c) for c in degree.get("commands", ())}
+    degrees = [normalize(str(w)) for w in fillers.get("degree", ())]
     phrases: dict[str, Command] = {}
     for marked, command in _marked_phrases(language):
         phrases.setdefault(_unmarked(marked), command)
-        if command in degree_commands and not _has_degree(marked, degree_words):
-            for word in degree_words:
-                phrases.setdefault(_with_degree(marked, word), command)
+        if DEGREE_MARK in marked.split():
+            for degree in degrees:
+                phrases.setdefault(_with_degree(marked, degree), command)
     return Vocabulary(
         language,
         phrases,
@@ -201,17 +212,9 @@ def vocabulary(language: str = "en") -> Vocabulary:
     )
 
 
-def _has_degree(phrase: str, degree_words: list[str]) -> bool:
-    """Whether the phrase already says how much ("a little lighter")."""
-    text = f" {phrase} "
-    return any(f" {word} " in text for word in degree_words)
-
-
-def _with_degree(marked: str, word: str) -> str:
-    """The phrase with a degree word at its mark, or in front of it when it has none."""
-    if DEGREE_MARK in marked.split():
-        return " ".join(word if w == DEGREE_MARK else w for w in marked.split())
-    return f"{word} {marked}"
+def _with_degree(marked: str, degree: str) -> str:
+    """The phrase with a degree word at its mark."""
+    return " ".join(degree if w == DEGREE_MARK else w for w in marked.split())
 
 
 def wordings(language: str = "en") -> list[tuple[str, Command]]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice_guide.commands import Vocabulary
+from voice_guide.commands import Command, Vocabulary
 from voice_guide.speech_in.audio import SAMPLE_RATE, to_int16_bytes
 from voice_guide.speech_in.engines import Measured, register_engine
 from voice_guide.speech_in.recognizer import Hypothesis, RecognizerError
@@ -57,6 +57,14 @@ class SphinxSettings:
     """For safety commands (pause, pain): a false "ouch" costs a lighter stroke, a missed one
     costs pain, so they need less evidence (dev: all of them kept, no false accept in talk;
     the word loop transcribes a short "ouch" badly: "though she", "bunch")."""
+    filler_penalty: float = 1.0
+    """Extra margin needed per filler word around the phrase ("okay ... please": 2 words). A
+    filler lets the grammar explain speech a phrase alone could not, so conversation forced
+    onto "[filler] phrase [filler]" scores higher than onto a bare phrase (measured on flite
+    slt/rms and espeak-ng en-us: 20 conversation sentences of 89 accepted without the
+    penalty, 2 with it; natural wordings 94 -> 84 of 101 heard)."""
+    safety_filler_penalty: float = 2.0
+    """The same for safety commands, from their lower base ("oh that hurts" still passes)."""
     clip: tuple[float, float, float, float, float] = (1.0, 40.0, 1.0, 3.0, 8.0)
     """Upper limits applied to the features first: beyond them, more is no more telling."""
     min_phones: int = 4
@@ -164,13 +172,15 @@ def _unavailable(language: str) -> str | None:
     )
 
 
-def _jsgf(phrases: list[str], before: list[str], after: list[str]) -> str:
-    """The grammar: one phrase, optionally with one filler before and one after it."""
+def _jsgf(phrases: list[str], bare: list[str], before: list[str], after: list[str]) -> str:
+    """The grammar: one phrase, optionally with one filler before and one after it; a `bare`
+    phrase (one that is also a filler, "okay") only alone."""
 
     def rule(items: list[str]) -> str:
         return " | ".join(f"( {item} )" for item in items)
 
-    lines = ["#JSGF V1.0;", "grammar commands;", f"<phrase> = {rule(phrases)} ;"]
+    framed = [p for p in phrases if p not in bare]
+    lines = ["#JSGF V1.0;", "grammar commands;", f"<phrase> = {rule(framed)} ;"]
     body = "<phrase>"
     if before:
         lines.append(f"<before> = {rule(before)} ;")
@@ -178,6 +188,9 @@ def _jsgf(phrases: list[str], before: list[str], after: list[str]) -> str:
     if after:
         lines.append(f"<after> = {rule(after)} ;")
         body = f"{body} [ <after> ]"
+    alone = [p for p in phrases if p in bare]
+    if alone:
+        body = f"( {body} ) | {rule(alone)}"
     return "\n".join([*lines, f"public <command> = {body} ;", ""])
 
 
@@ -214,7 +227,7 @@ class PocketSphinxRecognizer:
             raise RecognizerError("no command phrase is in the PocketSphinx dictionary")
         before = [f for f in words.before if known(f)]
         after = [f for f in words.after if known(f)]
-        self._decoder.add_jsgf_string("commands", _jsgf(self.phrases, before, after))
+        self._decoder.add_jsgf_string("commands", _jsgf(self.phrases, words.bare, before, after))
         self._loop_words = {w for text in (*self.phrases, *before, *after) for w in text.split()}
         self._add_word_loop(word_lm, dictionary)
         self._noise = (
@@ -272,11 +285,19 @@ class PocketSphinxRecognizer:
         if command is None:
             return None
         margin = self.margin(scores)
-        s = self.settings
-        if margin < (s.safety_margin if command.is_safety else s.min_margin):
+        if margin < self.needed_margin(command, scores.phrase):
             return None
         confidence = 1.0 / (1.0 + math.exp(-margin))
         return Hypothesis(command, scores.phrase, scores.start, scores.end, round(confidence, 3))
+
+    def needed_margin(self, command: Command, wording: str) -> float:
+        """The margin a wording must reach: less for safety commands, more per filler word."""
+        s = self.settings
+        core = self.vocabulary.core(wording) or wording
+        fillers = len(wording.split()) - len(core.split())
+        if command.is_safety:
+            return s.safety_margin + s.safety_filler_penalty * fillers
+        return s.min_margin + s.filler_penalty * fillers
 
     def margin(self, scores: SphinxScores) -> float:
         """The verifier's log-odds that the utterance is the phrase and nothing else."""
