@@ -24,6 +24,7 @@ from voice_guide.routine.loader import (
     MAX_CUES,
     MAX_STEPS,
     RoutineError,
+    builtin_names,
     load_text,
     parse_routine,
 )
@@ -425,7 +426,7 @@ def test_merge_keys_work_as_in_safe_load() -> None:
     assert [step.id for step in load_text(text, "m.yaml").all_steps] == ["a", "b"]
 
 
-@pytest.mark.parametrize("name", ["back-massage", "neck-and-shoulders"])
+@pytest.mark.parametrize("name", builtin_names())
 def test_builtin_routines_load_by_name_and_pass_lint(name: str) -> None:
     loaded = read_routine(name)
     assert loaded.routine.all_steps
@@ -619,7 +620,7 @@ def test_schema_is_json_with_editor_keys_and_custom_types() -> None:
     assert "halfway" in json.dumps(cue_at)
 
 
-@pytest.mark.parametrize("name", ["back-massage", "neck-and-shoulders"])
+@pytest.mark.parametrize("name", builtin_names())
 def test_schema_accepts_the_builtin_routines(name: str) -> None:
     schema = json.loads(CliRunner().invoke(cli, ["schema"]).output)
     info = next(info for info in available_routines() if info.name == name)
