@@ -349,6 +349,15 @@ def test_a_guide_that_cannot_be_drafted_gets_one_sentence(
     assert not target.exists()
 
 
+def test_a_web_page_in_its_declared_encoding(tmp_path: Path) -> None:
+    page = (GUIDES / "stretching.html").read_text().replace("utf-8", "iso-8859-1")
+    page = page.replace("Sit tall", "Sit tall, café-style,")
+    path = tmp_path / "page.html"
+    path.write_bytes(page.encode("iso-8859-1"))
+    _, routine = drafted(str(path))
+    assert routine.all_steps[0].say.startswith("Sit tall, café-style,")
+
+
 def test_a_folder_or_fifo_is_refused(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.txt"
     import os
@@ -407,9 +416,11 @@ TEXTS = st.one_of(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=TEXTS, fmt=st.sampled_from(list(Format)))
-def test_any_text_gives_a_routine_that_loads_or_a_clear_message(text: str, fmt: Format) -> None:
-    data = text.encode("utf-8", "surrogatepass")
+@given(
+    data=st.one_of(TEXTS.map(lambda text: text.encode("utf-8", "surrogatepass")), st.binary()),
+    fmt=st.sampled_from(list(Format)),
+)
+def test_any_text_gives_a_routine_that_loads_or_a_clear_message(data: bytes, fmt: Format) -> None:
     try:
         result = draft_routine(data, "guide.txt", "out.yaml", fmt)
     except GuideError as error:

@@ -38,8 +38,8 @@ def draft_routine(data: bytes, guide: str, target: str, fmt: Format | None = Non
     be read or holds no instruction.
     """
     path = Path(guide)
-    text = decode(data, guide)
     fmt = fmt or detect_format(path, data)
+    text = decode(data, guide, fmt)
     blocks = read_guide(text, fmt)
     title = path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or "My routine"
     routine = infer(blocks, text, guide, title, lexicon("en"), MAX_STEPS)

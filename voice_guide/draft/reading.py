@@ -71,8 +71,12 @@ def detect_format(path: Path, data: bytes) -> Format:
     return Format.TEXT
 
 
-def decode(data: bytes, source: str) -> str:
-    """UTF-8 text without a byte-order mark and without characters YAML cannot hold."""
+def decode(data: bytes, source: str, fmt: Format) -> str:
+    """The guide's text without a byte-order mark and without characters YAML cannot hold.
+
+    A text or Markdown file must be UTF-8; a web page may be in the encoding it declares
+    (older pages often are), found by trafilatura as a browser would.
+    """
     if len(data) > MAX_BYTES:
         raise GuideError(
             f"{source}: the file is {len(data) // 1024} KiB, more than the "
@@ -81,6 +85,10 @@ def decode(data: bytes, source: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
+        if fmt is Format.HTML:
+            from trafilatura.utils import decode_file
+
+            return clean(decode_file(data, max_size=MAX_BYTES).removeprefix("\ufeff"))
         line = data[: error.start].count(b"\n") + 1
         raise GuideError(
             f"{source}:{line}: byte 0x{data[error.start]:02x} is not UTF-8 text (a binary "
