@@ -468,7 +468,7 @@ def test_typed_check_in_answers_in_the_back_massage() -> None:
     result = CliRunner().invoke(cli, ["run", "back-massage", "--keyboard", "--text"], input=typed)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert 'heard: yes ("I\'m fine")' in out
+    assert 'heard: resume ("I\'m fine")' in out
     assert "Good. We carry on at feather pressure." in out
     assert "heard: pain ('it still hurts')" in out
     assert "We will leave the back alone for the rest of the session." in out
