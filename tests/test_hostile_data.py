@@ -1304,3 +1304,19 @@ def test_resume_after_the_pressure_scale_changed_explains_instead_of_crashing(
         f"changed since ({reason}).",
         f"voice-guide: start it over with: voice-guide run {routine}",
     ]
+
+
+def test_a_link_planted_as_the_partial_download_is_never_written_through(
+    hostile: Hostile, tmp_path: Path, planted_link: tuple[Path, Path]
+) -> None:
+    _, precious = planted_link
+    downloads = _home(tmp_path) / "models" / ".downloads"
+    downloads.mkdir(parents=True)
+    (downloads / f"{MODEL}.zip.part").symlink_to(precious)
+    line = last_line(_install(tmp_path, hostile))
+    assert line == (
+        f"voice-guide: could not store {MODEL} in {_home(tmp_path) / 'models'} (it is a symbolic "
+        "link; give the real path instead); check the free space and permissions there, or "
+        "set VOICE_GUIDE_HOME to another folder."
+    )
+    assert precious.read_text(encoding="utf-8") == "keep me\n"

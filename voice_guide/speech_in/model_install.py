@@ -36,7 +36,7 @@ from urllib.request import Request, urlopen
 
 from voice_guide import __version__, paths
 from voice_guide.errors import VoiceGuideError
-from voice_guide.files import exclusive_lock
+from voice_guide.files import check_writable_target, exclusive_lock
 from voice_guide.speech_in.models import (
     MARKER_NAME,
     InstalledModel,
@@ -271,6 +271,7 @@ def download(
     size, else the server's, else `limits.max_bytes`; a server sending more is refused.
     """
     part.parent.mkdir(parents=True, exist_ok=True)
+    check_writable_target(part)
     deadline = time.monotonic() + limits.total_timeout
     total: int | None = source.size
     stalled = False
@@ -328,6 +329,7 @@ def download(
             cap = source.size or total or limits.max_bytes
             # Append when resuming, truncate when the server sent the whole file again.
             # Disk errors propagate; only network errors count as a dropped connection.
+            check_writable_target(part)  # never write through a link planted there
             with part.open("ab" if offset else "wb") as out:
                 try:
                     done = _copy_body(response, out, offset, total, cap, progress, limits, deadline)
