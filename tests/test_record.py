@@ -130,6 +130,13 @@ def test_a_take_starts_on_speech_stops_on_silence_and_gives_up_on_nothing(tmp_pa
     assert abs(take.audio.seconds - speech.seconds) < 0.6
     start, score = _find(AudioBuffer(stream, SAMPLE_RATE), take.audio)
     assert score > 0.99 and 2.4 < start < 3.0
+    # At the rate clips are kept (the VAD hears a 16 kHz copy), cut at the same places.
+    rate = 22050
+    high = AudioBuffer(stream, SAMPLE_RATE).resampled(rate).samples
+    kept = record_take(iter(np.array_split(high, 400)), SileroVad(), sample_rate=rate).audio
+    assert kept is not None and kept.sample_rate == rate
+    assert abs(kept.seconds - take.audio.seconds) < 0.05
+    assert abs(_find(AudioBuffer(high, rate), kept)[0] - start) < 0.05
     nothing = record_take(iter([silence[:320]] * 200), SileroVad(), stop=lambda: False)
     assert nothing.audio is None and nothing.problem == "The microphone stopped sending audio."
     from voice_guide.speech_in.take import TakeSettings

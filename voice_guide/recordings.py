@@ -36,6 +36,8 @@ MANIFEST: Final = "manifest.json"
 FORMAT: Final = 1
 """Version of the manifest's layout."""
 SUFFIX: Final = ".recordings"
+CLIP_RATE: Final = 22050
+"""Sample rate of every kept clip (Hz): the synthetic voice's own, plenty for speech."""
 
 
 class RecordingsError(VoiceGuideError):
@@ -116,6 +118,7 @@ class RecordingStore:
     def add(self, line: Line, audio: AudioBuffer, loudness: float) -> Clip:
         """Keep `audio` as the recording of `line`: the clip is written, then the manifest
         replaced; on any failure the folder's previous state stands (RecordingsError)."""
+        audio = audio.resampled(CLIP_RATE)
         data = _wav_bytes(audio)
         name = hashlib.sha256(data).hexdigest()[:16] + ".wav"
         clip = Clip(

@@ -23,7 +23,7 @@ from voice_guide.audio import AudioFormatError, read_wav
 from voice_guide.cli import cli
 from voice_guide.cli.routines import read_or_exit
 from voice_guide.cli.speech_out import _voice_options
-from voice_guide.recordings import RecordingStore, match_files, open_recordings
+from voice_guide.recordings import CLIP_RATE, RecordingStore, match_files, open_recordings
 from voice_guide.speech_in.sources import MicrophoneSource
 from voice_guide.speech_in.take import Take, TakeSettings, record_take, take_problem, trim_to_speech
 from voice_guide.speech_in.vad import SileroVad
@@ -121,8 +121,11 @@ class _Session:
         # A new input stream for every take: nothing of the guide's voice or the playback
         # just before is in it.
         with MicrophoneSource(self._input) as microphone:
-            blocks = _announced(microphone.chunks(timeout=3.0), "Recording: read the line now.")
-            return record_take(blocks, self._vad, self._settings, stop=self.keyboard.wants_out)
+            chunks = microphone.chunks(timeout=3.0, sample_rate=CLIP_RATE)
+            blocks = _announced(chunks, "Recording: read the line now.")
+            return record_take(
+                blocks, self._vad, self._settings, self.keyboard.wants_out, CLIP_RATE
+            )
 
 
 def _announced(blocks: Iterator[np.ndarray], message: str) -> Iterator[np.ndarray]:
@@ -204,8 +207,12 @@ def record(
 
 def _record_all(sitting: _Session, todo: list[tuple[int, Line]], total: int) -> int:
     kept = 0
+    _, stale = sitting.store.review(line for _, line in todo)
+    before = {id(s.line): s.recorded for s in stale}
     for number, line in todo:
         click.echo(f"\n[{number}/{total}] {line.kind}, step {line.step_id}:\n  {line.text}")
+        if id(line) in before:
+            click.echo(f"(edited since it was recorded as: {before[id(line)]})")
         outcome = sitting.line(line)
         kept += outcome == "kept"
         if outcome == "quit":

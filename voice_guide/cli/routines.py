@@ -58,11 +58,6 @@ def known_routines() -> list[Routine]:
     return found
 
 
-def load_or_exit(path_or_name: str) -> Routine:
-    """The routine model by name or path (problems printed, exit 1)."""
-    return read_or_exit(path_or_name).routine
-
-
 @cli.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")

@@ -217,14 +217,17 @@ class MicrophoneSource:
         """End `chunks()` (thread-safe)."""
         self._queue.put(None)
 
-    def chunks(self, timeout: float | None = None) -> Iterator[np.ndarray]:
-        """16 kHz float32 chunks as they arrive, resampled on this (consumer) thread.
+    def chunks(
+        self, timeout: float | None = None, sample_rate: int = SAMPLE_RATE
+    ) -> Iterator[np.ndarray]:
+        """Float32 chunks at `sample_rate` (the listener's 16 kHz unless asked otherwise: a
+        recording keeps more) as they arrive, resampled on this (consumer) thread.
 
         With `timeout`, raises DeviceError when no audio arrives for that many seconds
         (a device that vanished stops calling back rather than failing)."""
         import soxr
 
-        resampler = soxr.ResampleStream(self.rate, SAMPLE_RATE, 1, dtype="float32")
+        resampler = soxr.ResampleStream(self.rate, sample_rate, 1, dtype="float32")
         while (data := self._next(timeout)) is not None:
             samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
             yield resampler.resample_chunk(samples)

@@ -55,7 +55,7 @@ class Take:
     """How one attempt at recording ended."""
 
     audio: AudioBuffer | None
-    """The speech, trimmed (16 kHz); None when there is none."""
+    """The speech, trimmed; None when there is none."""
     problem: str | None = None
     """Why there is no take, one sentence (None: a take, or the caller stopped it)."""
 
@@ -65,35 +65,42 @@ def record_take(
     vad: Vad,
     settings: TakeSettings | None = None,
     stop: Callable[[], bool] = lambda: False,
+    sample_rate: int = SAMPLE_RATE,
 ) -> Take:
-    """Listen to 16 kHz `blocks` until a line has been spoken and followed by silence.
-    `stop()` is asked after every block (the person typed skip or quit)."""
+    """Listen to `blocks` (mono float32 at `sample_rate`) until a line has been spoken and
+    followed by silence; the take keeps that rate (the VAD hears a 16 kHz copy). `stop()` is
+    asked after every block (the person typed skip or quit)."""
+    import soxr
+
     settings = settings or TakeSettings()
     segmenter = Segmenter(vad, settings.segmenter())
     end_frames = segmenter.settings.frames(settings.end_wait)
+    to_vad = soxr.ResampleStream(sample_rate, SAMPLE_RATE, 1, dtype="float32")
+    scale = sample_rate / SAMPLE_RATE
     heard: list[np.ndarray] = []
     pending = np.zeros(0, dtype=np.float32)
     start: int | None = None
     for block in blocks:
         heard.append(block)
-        pending = np.concatenate([pending, block])
+        vad_block = block if sample_rate == SAMPLE_RATE else to_vad.resample_chunk(block)
+        pending = np.concatenate([pending, vad_block])
         while len(pending) >= FRAME_SAMPLES:
             frame, pending = pending[:FRAME_SAMPLES], pending[FRAME_SAMPLES:]
             event = segmenter.process(frame)
             if event is None:
                 continue
             if event.kind == "start":
-                start = (event.frame_index + 1) * FRAME_SAMPLES - len(event.audio)
+                start = round(((event.frame_index + 1) * FRAME_SAMPLES - len(event.audio)) * scale)
             elif event.kind == "drop":
                 return Take(None, f"The take ran over {settings.max_length:g} s without a pause.")
             elif event.kind == "end" and start is not None:
-                last = (event.frame_index + 1 - end_frames) * FRAME_SAMPLES
-                end = last + round(settings.tail * SAMPLE_RATE)
+                last = round((event.frame_index + 1 - end_frames) * FRAME_SAMPLES * scale)
+                end = last + round(settings.tail * sample_rate)
                 audio = np.concatenate(heard)[start:end]
-                return Take(AudioBuffer(audio, SAMPLE_RATE))
+                return Take(AudioBuffer(audio, sample_rate))
         if stop():
             return Take(None)
-        if start is None and sum(map(len, heard)) > settings.wait * SAMPLE_RATE:
+        if start is None and sum(map(len, heard)) > settings.wait * sample_rate:
             return Take(None, f"Nothing was heard for {settings.wait:g} s.")
     return Take(None, "The microphone stopped sending audio.")
 
