@@ -15,6 +15,7 @@ import io
 import json
 import os
 import pty
+import pwd
 import random
 import shutil
 import signal
@@ -1320,3 +1321,55 @@ def test_a_link_planted_as_the_partial_download_is_never_written_through(
         "set VOICE_GUIDE_HOME to another folder."
     )
     assert precious.read_text(encoding="utf-8") == "keep me\n"
+
+
+_AS_NOBODY = """
+import os, pwd, sys
+from click.testing import CliRunner
+from voice_guide.cli import cli
+import voice_guide.store, voice_guide.wiring  # loaded as root; then the rights of nobody
+nobody = pwd.getpwnam("nobody")
+os.setgroups([])
+os.setgid(nobody.pw_gid)
+os.setuid(nobody.pw_uid)
+result = CliRunner().invoke(cli, ["history"], env={"VOICE_GUIDE_HOME": sys.argv[1]})
+print(result.exit_code)
+print(result.stderr, end="")
+"""
+
+
+@pytest.mark.parametrize("unreadable", ["sessions.sqlite3-shm", "sessions.sqlite3"])
+def test_an_unreadable_database_or_shm_is_one_sentence_and_never_moved(
+    request: pytest.FixtureRequest, unreadable: str
+) -> None:
+    if not ROOT:
+        pytest.skip("dropping to another user needs root (CI runs as root)")
+    # Under /tmp itself: pytest's own folders are closed to other users.
+    home = Path(tempfile.mkdtemp(prefix="vg-nobody-")) / "home"
+    request.addfinalizer(lambda: shutil.rmtree(home.parent))
+    before = _healthy_database(home / "sessions.sqlite3")
+    for path in (home.parent, home, home / "sessions.sqlite3"):
+        os.chown(path, pwd.getpwnam("nobody").pw_uid, -1)
+    target = home / unreadable
+    target.touch()
+    os.chown(target, 0, 0)
+    target.chmod(0)
+    done = subprocess.run(
+        [sys.executable, "-c", _AS_NOBODY, str(home)], capture_output=True, text=True, timeout=60
+    )
+    code, line = done.stdout.splitlines()
+    assert code == "1", done.stdout + done.stderr
+    db = home / "sessions.sqlite3"
+    if unreadable.endswith("-shm"):
+        assert line == (
+            f"voice-guide: The session database {db} cannot be used (unable to open database "
+            f"file); check the free space and the permissions of {home} and of the -wal and "
+            "-shm files there (the file was left as it is)."
+        )
+        assert db.read_bytes() == before
+    else:
+        assert line == (
+            f"voice-guide: The session database {db} cannot be read (Permission denied); move "
+            "it away or set VOICE_GUIDE_HOME to another folder (it was left as it is)."
+        )
+    assert not list(home.glob("*.corrupt-*"))
