@@ -479,3 +479,13 @@ def test_a_korean_note_for_an_avoided_area_is_in_korean() -> None:
     timeline = build_timeline(load("neck-and-shoulders-ko"), Profile(avoid=frozenset({"목"})))
     notes = [e.text for e in timeline.entries if e.kind == "info"]
     assert notes == ["요청하신 대로 목 부위는 쉬게 두고, 목 뒤 단계는 건너뛸게요."]
+
+
+def test_preview_for_a_recipient_who_avoids_an_area() -> None:
+    result = CliRunner().invoke(cli, ["preview", "back-massage", "--avoid", "Lower back"])
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"- +1m30s  Leg stretch +legs, lower-back .*\n.* left out: avoids", result.output
+    )
+    wrong = CliRunner().invoke(cli, ["preview", "back-massage", "--avoid", "lowr back"])
+    assert wrong.exit_code == 1 and "did you mean 'lower-back'?" in wrong.output

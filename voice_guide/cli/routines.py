@@ -18,6 +18,7 @@ from voice_guide.cli import cli, hints
 from voice_guide.files import atomic_write, check_writable_target
 from voice_guide.library import available_routines, read_routine
 from voice_guide.recordings import recording_problems
+from voice_guide.routine.areas import UnknownArea, resolve_areas, routine_areas
 from voice_guide.routine.durations import format_duration
 from voice_guide.routine.lint import lint
 from voice_guide.routine.loader import (
@@ -29,7 +30,7 @@ from voice_guide.routine.loader import (
 from voice_guide.routine.model import Routine, Step
 from voice_guide.routine.timeline import WAIT_ESTIMATE, build_timeline
 from voice_guide.routine.vocabulary import routine_vocabulary
-from voice_guide.session import ASK_TIMEOUT
+from voice_guide.session import ASK_TIMEOUT, Profile
 
 SCHEMA_FILE = "routine.schema.json"
 """Written next to routines made by `new`, named by their yaml-language-server line."""
@@ -105,17 +106,24 @@ def unheard_phrases(loaded: LoadedRoutine) -> set[str]:
 
 @cli.command()
 @click.argument("routine")
-def preview(routine: str) -> None:
-    """Show the timeline of ROUTINE (a name or a file): sections, steps, start times,
-    durations, pressure and cues, and the total, as it runs when nobody speaks."""
-    loaded = read_or_exit(routine)
-    for line in preview_lines(loaded.routine):
+@click.option("--avoid", multiple=True, metavar="AREA", help="For a recipient who avoids AREA.")
+def preview(routine: str, avoid: tuple[str, ...]) -> None:
+    """Show the timeline of ROUTINE (a name or a file): sections, steps and their body
+    areas, start times, durations, pressure and cues, and the total, as it runs when nobody
+    speaks (with --avoid: for a recipient who avoids those areas)."""
+    model = read_or_exit(routine).routine
+    try:
+        areas = resolve_areas(avoid, routine_areas(model), f"the routine {model.title!r}")
+    except UnknownArea as error:
+        click.echo(f"voice-guide: {error}", err=True)
+        sys.exit(1)
+    for line in preview_lines(model, frozenset(areas)):
         click.echo(line)
 
 
-def preview_lines(routine: Routine) -> list[str]:
+def preview_lines(routine: Routine, avoid: frozenset[str] = frozenset()) -> list[str]:
     """The preview table, line by line."""
-    timeline = build_timeline(routine)
+    timeline = build_timeline(routine, Profile(avoid=avoid))
     spans = {span.step_id: span for span in timeline.steps}
     steps = routine.all_steps
     sections = len(routine.sections) or 1
@@ -142,7 +150,10 @@ def preview_lines(routine: Routine) -> list[str]:
             f"{format_duration(cue.at.offset(step.duration or 0))} {_short(cue.say, 44)}"
             for cue in sorted(step.cues, key=lambda c: c.at.offset(step.duration or 0))
         ]
-        notes = [_offered(routine, step, asked=span is not None)] if step.offer else []
+        spared = [area for area in step.all_areas if area in avoid]
+        notes = [f"left out: avoids {', '.join(spared)}"] if spared else []
+        if step.offer and not spared:
+            notes.append(_offered(routine, step, asked=span is not None))
         if step.duration is None:
             notes.append("waits for next")
         rows = cues + notes or [""]
