@@ -497,7 +497,7 @@ def test_check_in_answered_no_stays_paused_and_offers_another_area():
     s(Start(), 0.0)
     s.hear(Command.PAIN, 30.0)
     assert s.hear(Command.NO, 40.0) == [
-        "All right. Lift your hands away and let your partner rest. We will leave the mid "
+        "All right. Ease off completely, and rest. We will leave the mid "
         "back alone for the rest of the session. Say next for another area, or end session "
         "to finish."
     ]
@@ -514,7 +514,7 @@ def test_it_still_hurts_at_the_check_in_is_a_no():
     s(Start(), 0.0)
     s.hear(Command.PAIN, 30.0)
     said = s.hear(Command.PAIN, 35.0)
-    assert said[0].startswith("All right. Lift your hands away")
+    assert said[0].startswith("All right. Ease off completely")
     assert s.phase is Phase.PAUSED and "mid-back" in s.state.avoid
     # Continue from there moves on to another area, too.
     assert s.hear(Command.RESUME, 50.0)[-1] == "Rest your hands."
@@ -635,7 +635,7 @@ def test_a_routine_without_pressure_carries_none():
     assert s.state.care is None and s.session.care is None
     assert s.hear(Command.STRONGER, 1.0) == ["This routine has no pressure levels."]
     assert s.hear(Command.PAIN, 2.0)[:1] == [
-        "Sorry. I have paused. Ease off and let your hands rest."
+        "Sorry. I have paused. Ease off, and rest for a moment."
     ]
     assert s.hear(Command.YES, 3.0) == ["Good. We carry on, gently."]
     assert SessionState.from_dict(s.state.to_dict()) == s.state
