@@ -17,12 +17,6 @@ from voice_guide.speech_in.sources import DeviceError, MicrophoneSource
 from voice_guide.speech_out.device import OutputDevice
 from voice_guide.speech_out.errors import OutputDeviceError
 
-SILENCE_TIMEOUT = 3.0
-"""Seconds without audio from the microphone before it counts as gone (a PulseAudio
-device can take over a second to deliver its first block)."""
-RETRY_EVERY = 2.0
-"""Seconds between attempts to reopen a device that went away."""
-
 
 class DeviceWatch:
     """Pauses the session when a device goes away and resumes it when every device is back;
@@ -61,28 +55,32 @@ class DeviceWatch:
             self._runner.dispatch(Heard(Command.RESUME, f"{device} back"), now)
 
 
-def microphone_blocks(device: str | int | None, watch: DeviceWatch) -> Iterator[np.ndarray]:
-    """Blocks from the microphone for as long as the caller wants, reopening it when it
-    vanishes (the stream clock simply stands still while it is gone)."""
+def microphone_blocks(
+    device: str | int | None, watch: DeviceWatch, *, silence_timeout: float, retry_every: float
+) -> Iterator[np.ndarray]:
+    """Blocks from the microphone for as long as the caller wants; `silence_timeout` seconds
+    without audio count as the device gone, and it is reopened every `retry_every` seconds
+    (the stream clock simply stands still while it is gone). Values: wiring.LiveSettings."""
     while True:
         try:
             with MicrophoneSource(device) as microphone:
-                for block in microphone.chunks(timeout=SILENCE_TIMEOUT):
+                for block in microphone.chunks(timeout=silence_timeout):
                     watch.back("microphone")  # only once audio really flows again
                     yield block
                 return
         except DeviceError as error:
             watch.lost("microphone", str(error))
-            time.sleep(RETRY_EVERY)
+            time.sleep(retry_every)
 
 
 class SpeakerKeeper:
     """Keeps the output stream open: called every block, it notices a stream that died and
-    reopens it (no more often than RETRY_EVERY)."""
+    reopens it (no more often than every `retry_every` seconds)."""
 
-    def __init__(self, output: OutputDevice, watch: DeviceWatch) -> None:
+    def __init__(self, output: OutputDevice, watch: DeviceWatch, retry_every: float) -> None:
         self._output = output
         self._watch = watch
+        self._retry_every = retry_every
         self._next_try = 0.0
 
     def check(self) -> None:
@@ -92,7 +90,7 @@ class SpeakerKeeper:
         now = time.monotonic()
         if now < self._next_try:
             return
-        self._next_try = now + RETRY_EVERY
+        self._next_try = now + self._retry_every
         self._watch.lost("speaker", "the output stream stopped")
         self._output.close()
         try:

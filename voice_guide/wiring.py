@@ -61,6 +61,12 @@ class LiveSettings:
     exits regardless (the state is checkpointed already; a sound server can hang a close)."""
     earcons: bool = True
     """Tones between steps and on commands (False: speech only)."""
+    silence_timeout: float = 3.0
+    """Seconds (0.5 to 30) without audio from the microphone before it counts as gone (a
+    PulseAudio device can take over a second to deliver its first block)."""
+    device_retry: float = 2.0
+    """Seconds (0.5 to 60) between attempts to reopen a microphone or speaker that went away
+    (the session stays paused meanwhile)."""
 
 
 VIRTUAL_ROOM = LiveSettings(render_timeout=30.0)
@@ -153,8 +159,13 @@ def listen_live(
     # With printed speech nothing ever plays, and the gate lets every command through.
     playback = speaker.playback if isinstance(speaker, GuideSpeaker) else Playback(SAMPLE_RATE)
     watch = DeviceWatch(runner, lambda: offset + listener.stream_time)
-    keeper = SpeakerKeeper(output, watch) if output else None
-    blocks = microphone_blocks(input_device, watch)
+    keeper = SpeakerKeeper(output, watch, settings.device_retry) if output else None
+    blocks = microphone_blocks(
+        input_device,
+        watch,
+        silence_timeout=settings.silence_timeout,
+        retry_every=settings.device_retry,
+    )
     # Device buffers delay the echo on top of the room: a wider tail than the virtual room's.
     tail = settings.echo_tail + (output.latency if output else 0.0)
     return run_audio(
