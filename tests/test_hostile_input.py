@@ -842,3 +842,14 @@ def test_a_stopped_model_download_exits_with_one_line(
 def test_there_are_at_least_sixty_hostile_input_cases() -> None:
     counted = len(BAD_ROUTINES) + len(BAD_WAVS) + len(BAD_ARGS) + 6  # + profile levels
     assert counted >= 60
+
+
+def test_history_never_prints_escapes_stored_in_the_database(home: Path) -> None:
+    from voice_guide.store import Store
+
+    with Store() as store:
+        store.start_session("old.yaml", "\x1b[2J\x1b[31mEvening", "Sam\x07", time.time())
+    result = CliRunner().invoke(cli, ["history"])
+    assert result.exit_code == 0
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "Evening" in result.output and "Sam" in result.output

@@ -15,6 +15,7 @@ from voice_guide.cli.routines import known_routines
 from voice_guide.errors import VoiceGuideError
 from voice_guide.routine.areas import UnknownArea, resolve_areas, routine_areas
 from voice_guide.routine.model import MAX_LEVEL, MIN_LEVEL
+from voice_guide.safe_text import printable
 from voice_guide.store import Profile, SessionRecord, normalize_name
 from voice_guide.wiring import open_store
 
@@ -44,8 +45,9 @@ def _table(records: list[SessionRecord]) -> str:
     rows = [
         (
             time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)),
-            r.routine_title,
-            r.recipient or "-",
+            # Stored text may come from an older version that printed anything: never raw.
+            printable(r.routine_title),
+            printable(r.recipient or "-"),
             _clock(r.duration),
             _steps(r),
             _levels(r.pressure_by_area) or "-",
