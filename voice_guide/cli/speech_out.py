@@ -12,6 +12,7 @@ import click
 
 from voice_guide.cli import cli
 from voice_guide.cli.options import FiniteRange
+from voice_guide.errors import Terminated
 from voice_guide.files import atomic_write
 from voice_guide.speech_out.errors import SpeechOutError
 
@@ -67,9 +68,9 @@ def say(
     with OutputDevice(playback, device) as output:
         try:
             output.play_and_wait(audio.samples, text)
-        except KeyboardInterrupt:
-            playback.stop()
-            sys.exit(130)
+        except (KeyboardInterrupt, Terminated):
+            playback.stop()  # silent at once; the command group says why and exits 130/143
+            raise
 
 
 @cli.command()
