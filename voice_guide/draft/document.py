@@ -81,7 +81,8 @@ class DraftRoutine:
     sections: tuple[DraftSection, ...]
     levels: tuple[Value[str], ...] = ()
     """The pressure scale, lightest first (empty: no pressure words in the guide)."""
-    start: int = 1
+    start: Value[int] = Value(1)
+    """The level a session starts at: the first step's."""
     safety: tuple[Value[str], ...] = ()
     phrases: tuple[tuple[str, tuple[Value[str], ...]], ...] = ()
     """(command, extra phrases heard as it), in command order."""

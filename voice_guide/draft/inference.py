@@ -16,7 +16,14 @@ from dataclasses import dataclass, field, replace
 
 from voice_guide.commands import Command, normalize, vocabulary
 from voice_guide.draft.body import area_words, pressure_range, pressure_words
-from voice_guide.draft.document import DraftRoutine, DraftSection, DraftStep, Source, Value
+from voice_guide.draft.document import (
+    DraftRoutine,
+    DraftSection,
+    DraftStep,
+    Range,
+    Source,
+    Value,
+)
 from voice_guide.draft.durations import Found, find_durations
 from voice_guide.draft.kinds import Kind, kind_of, unlabelled
 from voice_guide.draft.lexicon import Lexicon
@@ -164,19 +171,23 @@ def _routine(reading: _Reading, guide: str, title: Value[str]) -> DraftRoutine:
     levels_used = [_pressure_levels(step, lexicon, reading.source) for step in reading.steps]
     # The whole scale as soon as the guide names any pressure: the same four levels in
     # every drafted routine; a step reaches the deepest only where the guide says so.
-    used = any(levels for levels, _ in levels_used)
+    used = any(levels_used)
     top = len(lexicon.pressure_names) if used else 0
     drafted: list[tuple[int, DraftStep]] = []
     ids: dict[str, int] = {}
     counts = Counter(step.section for step in reading.steps)
-    for step, (levels, pressure_source) in zip(reading.steps, levels_used, strict=True):
+    for step, named in zip(reading.steps, levels_used, strict=True):
+        pressure = _step_pressure(named, top)
         heading = reading.sections[step.section - 1] if step.section else None
         for part in _drafted_steps(reading, step, heading, counts[step.section] == 1, ids):
-            if levels and pressure_source:
-                part = replace(part, pressure=Value(pressure_range(levels, top), pressure_source))
+            if pressure:
+                part = replace(part, pressure=pressure)
             drafted.append((step.section, part))
     sections = _sections(reading, drafted)
-    first_pressure = next((s.pressure.value.start for _, s in drafted if s.pressure), 1)
+    first_pressure = next(
+        (Value(s.pressure.value.start, s.pressure.source) for _, s in drafted if s.pressure),
+        Value(1),
+    )
     return DraftRoutine(
         guide=guide,
         title=title,
@@ -300,30 +311,35 @@ def _areas(
     return tuple(Value(name, source) for name, source in ordered.items())
 
 
-def _pressure_levels(
-    step: _Step, lexicon: Lexicon, source: SourceText
-) -> tuple[list[int], Source | None]:
-    """The pressure levels a step's instructions name, and where the first ones are."""
-    levels: list[int] = []
-    first: Source | None = None
-    for sentence in step.instructions:
-        found = pressure_words(sentence.text, lexicon)
-        levels += [level for level, _, _ in found]
-        if found and first is None:
-            words = " ".join(dict.fromkeys(word for _, word, _ in found))
-            first = Source(source.line_at(sentence, found[0][2]), words)
-    return levels, first
+_Levels = list[tuple[int, Source]]
+"""Pressure levels a step names, each with the word that names it."""
 
 
-def _scale(
-    reading: _Reading, levels_used: list[tuple[list[int], Source | None]], top: int
-) -> tuple[Value[str], ...]:
+def _pressure_levels(step: _Step, lexicon: Lexicon, source: SourceText) -> _Levels:
+    """The pressure levels a step's instructions name, each where its word is written."""
+    return [
+        (level, Source(source.line_at(sentence, offset), word))
+        for sentence in step.instructions
+        for level, word, offset in pressure_words(sentence.text, lexicon)
+    ]
+
+
+def _step_pressure(named: _Levels, top: int) -> Value[Range] | None:
+    """The step's limits, sourced at its first pressure words ('light firm')."""
+    if not named:
+        return None
+    first = named[0][1]
+    words = " ".join(dict.fromkeys(s.quote for _, s in named if s.line == first.line))
+    return Value(pressure_range([level for level, _ in named], top), replace(first, quote=words))
+
+
+def _scale(reading: _Reading, levels_used: list[_Levels], top: int) -> tuple[Value[str], ...]:
+    """The scale's levels, each sourced at the first word in the guide that names it."""
     names = reading.lexicon.pressure_names
     sources: dict[int, Source] = {}
-    for levels, source in levels_used:
-        for level in levels:
-            if source:
-                sources.setdefault(level, source)
+    for named in levels_used:
+        for level, source in named:
+            sources.setdefault(level, source)
     return tuple(Value(names[level - 1], sources.get(level)) for level in range(1, top + 1))
 
 

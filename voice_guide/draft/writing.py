@@ -48,13 +48,13 @@ def render_yaml(routine: DraftRoutine, target: str) -> tuple[str, list[Todo]]:
     out.put('# against the guide ("from line N" says where it came from; TODO marks what the')
     out.put(f"# guide did not say), then run: voice-guide check {_one_line(target)}")
     out.put(f"title: {_q(routine.title.value)}", routine.title)
-    out.put("language: en")
+    out.put("language: en  # drafting reads English guides")
     if routine.levels:
         out.put("pressure:  # the drafted scale, lightest first; the guide's words per level")
         out.put("  levels:")
         for number, level in enumerate(routine.levels, 1):
             out.put(f"    {number}: {{name: {_q(level.value)}}}", level)
-        out.put(f"  start: {routine.start}  # the first step's pressure")
+        out.put(f"  start: {routine.start.value}", routine.start, extra="the first step's")
     if routine.safety:
         out.put("safety:  # said once, at the start")
         for note in routine.safety:
