@@ -7,6 +7,7 @@ real one, and no download URL from the environment leaks in.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,6 +17,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# A shell without job control starts background jobs with SIGINT ignored, and an ignored signal
+# stays ignored in every child (Python then installs no Ctrl-C handler at all): the tests that
+# interrupt real processes would time out. Children of the suite get the default disposition.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
