@@ -550,8 +550,22 @@ BAD_ARGS = [
         "transcript-in-a-missing-folder",
         ["run", "--keyboard", "--text", "--transcript", "/nonexistent-folder/t.jsonl"],
         1,
-        "voice-guide: cannot write the transcript /nonexistent-folder/t.jsonl: No such file or "
-        "directory.",
+        "voice-guide: cannot write the transcript /nonexistent-folder/t.jsonl: the folder "
+        "/nonexistent-folder does not exist.",
+    ),
+    BadArgs(
+        "render-into-a-missing-folder",
+        ["render", "back-massage", "-o", "/nonexistent-folder/session.wav"],
+        1,
+        "voice-guide: Could not write /nonexistent-folder/session.wav: the folder "
+        "/nonexistent-folder does not exist.",
+    ),
+    BadArgs(
+        "demo-into-a-missing-folder",
+        ["demo", "--out", "/nonexistent-folder/room.wav"],
+        1,
+        "voice-guide: cannot write /nonexistent-folder/room.wav: the folder /nonexistent-folder "
+        "does not exist.",
     ),
     BadArgs(
         "phrases-of-an-unknown-language",
@@ -853,3 +867,13 @@ def test_history_never_prints_escapes_stored_in_the_database(home: Path) -> None
     assert result.exit_code == 0
     assert "\x1b" not in result.output and "\x07" not in result.output
     assert "Evening" in result.output and "Sam" in result.output
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_with_its_bytes(tmp_path: Path, voice_guide) -> None:
+    name = os.fsdecode(bytes(tmp_path) + b"/n\xff.yaml")
+    done = voice_guide("preview", name, timeout=30)
+    shown = f"{tmp_path}/n\\xff.yaml"
+    assert (done.code, done.stderr) == (
+        1,
+        f"{shown}: no such file — check the path, or give a routine name (`voice-guide list`)\n",
+    )

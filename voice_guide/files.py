@@ -84,11 +84,17 @@ def open_regular(path: str | os.PathLike[str], mode: Literal["rb", "r"] = "rb") 
 
 def check_writable_target(path: str | os.PathLike[str]) -> bool:
     """Whether `path` exists (True) or not (False), raising if it must not be written:
-    SymlinkRefused for a symbolic link, NotARegularFile for a FIFO, device, socket or folder.
+    SymlinkRefused for a symbolic link, NotARegularFile for a FIFO, device, socket or folder,
+    FileNotFoundError naming the folder when the folder to write into does not exist.
     """
     try:
         info = os.lstat(path)
     except FileNotFoundError:
+        folder = Path(path).parent
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                errno.ENOENT, f"the folder {folder} does not exist", str(path)
+            ) from None
         return False
     if stat.S_ISLNK(info.st_mode):
         raise SymlinkRefused(path)

@@ -8,10 +8,18 @@ terminal. `check` refuses them (`unsafe_character`); whatever is printed goes th
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 
-__all__ = ["describe_unsafe", "printable", "unsafe_character", "visible"]
+__all__ = [
+    "TERMINAL_ERRORS",
+    "describe_unsafe",
+    "printable",
+    "register_terminal_errors",
+    "unsafe_character",
+    "visible",
+]
 
 # CSI and OSC sequences, then any other two-character escape.
 _ANSI = re.compile(
@@ -29,6 +37,30 @@ def unsafe_character(text: str) -> str | None:
         if char in _BIDI or (unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS):
             return char
     return None
+
+
+TERMINAL_ERRORS = "voice-guide-escape"
+"""The error handler for stdout and stderr (see register_terminal_errors)."""
+
+
+def _escape_unencodable(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    shown = []
+    for char in error.object[error.start : error.end]:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that was not UTF-8 (surrogateescape)
+            shown.append(f"\\x{code - 0xDC00:02x}")
+        else:
+            shown.append(char.encode("ascii", "backslashreplace").decode("ascii"))
+    return "".join(shown), error.end
+
+
+def register_terminal_errors() -> str:
+    """Register TERMINAL_ERRORS: what a stream cannot encode is shown, not fatal. A file name
+    byte that is not UTF-8 shows as \\xNN (the byte itself), anything else as \\uNNNN."""
+    codecs.register_error(TERMINAL_ERRORS, _escape_unencodable)
+    return TERMINAL_ERRORS
 
 
 def describe_unsafe(char: str) -> str:

@@ -23,6 +23,7 @@ from voice_guide.errors import (
     log_unexpected,
     stopped_message,
 )
+from voice_guide.safe_text import register_terminal_errors
 
 
 class _Group(click.Group):
@@ -73,7 +74,7 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure:
-            reconfigure(errors="backslashreplace")
+            reconfigure(errors=register_terminal_errors())
     install_sigterm()
     cli()
 
