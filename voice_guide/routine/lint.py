@@ -201,7 +201,7 @@ def _spoken_texts(routine: Routine) -> Iterator[_Spoken]:
                 yield _Spoken(("pressure", "levels", level, "technique"), entry.technique)
     for s, section in enumerate(routine.sections):
         yield _Spoken(("sections", s, "title"), section.title)
-    for loc, step in _located_steps(routine):
+    for loc, step in routine.located_steps():
         # The step's name is spoken in the default transition ("Now, <name>.").
         yield _Spoken((*loc, "title" if step.title else "id"), step.name)
         for name in ("say", "transition", "lighter", "stronger", "repeat"):
@@ -231,19 +231,9 @@ def written_texts(routine: Routine) -> Iterator[tuple[Loc, str]]:
         yield spoken.loc, spoken.text
     if routine.help:
         yield ("help",), routine.help
-    for loc, step in _located_steps(routine):
+    for loc, step in routine.located_steps():
         if step.help:
             yield (*loc, "help"), step.help
-
-
-def _located_steps(routine: Routine) -> list[tuple[Loc, Step]]:
-    if routine.steps:
-        return [(("steps", n), step) for n, step in enumerate(routine.steps)]
-    return [
-        (("sections", s, "steps", n), step)
-        for s, section in enumerate(routine.sections)
-        for n, step in enumerate(section.steps)
-    ]
 
 
 # -- speech that does not fit ---------------------------------------------------------------
@@ -251,7 +241,7 @@ def _located_steps(routine: Routine) -> list[tuple[Loc, Step]]:
 
 def _speech_fit(routine: Routine) -> Iterator[tuple[Loc, str, None]]:
     rate = routine.voice.rate or DEFAULT_RATE
-    for loc, step in _located_steps(routine):
+    for loc, step in routine.located_steps():
         if step.duration is None:
             continue
         cues = sorted(
@@ -311,7 +301,7 @@ def _deep_without_safety(routine: Routine) -> Iterator[tuple[Loc, str, None]]:
     if scale is None:
         return
     deep = scale.top - 1 if scale.top >= 3 else scale.top
-    for loc, step in _located_steps(routine):
+    for loc, step in routine.located_steps():
         if step.safety:
             continue
         reach: list[tuple[int, Loc]] = []
@@ -339,7 +329,7 @@ def _deep_without_safety(routine: Routine) -> Iterator[tuple[Loc, str, None]]:
 
 def _unreachable(routine: Routine) -> Iterator[tuple[Loc, str, None]]:
     scale = routine.pressure
-    steps = _located_steps(routine)
+    steps = routine.located_steps()
     for index, (loc, step) in enumerate(steps):
         low, high = _limits(routine, step)
         for level in step.techniques:
