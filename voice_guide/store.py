@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,7 @@ __all__ = [
     "SessionRecord",
     "Store",
     "StoreError",
+    "VoiceTake",
     "normalize_name",
 ]
 
@@ -75,6 +76,16 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             pressure TEXT NOT NULL,               -- JSON {area: level}
             updated REAL NOT NULL
         )""",
+    ),
+    (
+        """CREATE TABLE voice_takes (
+            key TEXT NOT NULL,                    -- casefolded recipient name (profiles.key)
+            command TEXT NOT NULL,                -- Command value
+            vector BLOB NOT NULL,                 -- embedding, float32 little-endian
+            audio BLOB,                           -- 16 kHz float32 LE; only if the person agreed
+            created REAL NOT NULL                 -- unix time of the enrollment
+        )""",
+        "CREATE INDEX voice_takes_by_key ON voice_takes (key)",
     ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -152,6 +163,16 @@ class Profile:
     pressure: dict[str, int] = field(default_factory=dict)
     updated: float | None = None
     """Unix time of the last save; None for a profile that was never saved."""
+
+
+@dataclass(frozen=True)
+class VoiceTake:
+    """One stored take of a recipient's voice (speech_in/enrollment.py gives it meaning)."""
+
+    command: str
+    vector: bytes
+    audio: bytes | None
+    created: float
 
 
 def normalize_name(name: str) -> str:
@@ -474,6 +495,27 @@ class Store:
             current = self._read_profile(conn, name)
             pressure = {**current.pressure, normalize_name(area): int(level)}
             return self._write_profile(conn, Profile(current.name, current.avoid, pressure))
+
+    def save_voice(self, name: str, takes: Sequence[VoiceTake]) -> None:
+        """Replace the recipient's voice takes with `takes` (empty: forget the voice)."""
+        key = _key(name)
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM voice_takes WHERE key = ?", (key,))
+            conn.executemany(
+                "INSERT INTO voice_takes (key, command, vector, audio, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(key, t.command, t.vector, t.audio, t.created) for t in takes],
+            )
+
+    def voice(self, name: str) -> list[VoiceTake]:
+        """The recipient's voice takes, in the order saved (empty: never enrolled)."""
+        with self._guard() as conn:
+            rows = conn.execute(
+                "SELECT command, vector, audio, created FROM voice_takes WHERE key = ?"
+                " ORDER BY rowid",
+                (_key(name),),
+            ).fetchall()
+        return [VoiceTake(*row) for row in rows]
 
     @staticmethod
     def _read_profile(conn: sqlite3.Connection, name: str) -> Profile:

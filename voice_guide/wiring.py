@@ -21,7 +21,7 @@ from voice_guide.runner import SessionRunner, run_audio
 from voice_guide.self_voice import SelfVoiceGate
 from voice_guide.session import SessionState
 from voice_guide.speech_in.audio import SAMPLE_RATE
-from voice_guide.speech_in.engines import create_recognizer
+from voice_guide.speech_in.engines import Prototypes, create_recognizer
 from voice_guide.speech_in.listener import Listener
 from voice_guide.speech_out.cache import RenderCache
 from voice_guide.speech_out.device import OutputDevice
@@ -117,14 +117,16 @@ def guide_speaker(
     )
 
 
-def start_listener(engine: str, model: Routine, notify: Notify) -> Listener:
-    """The listener for `model`'s language and its own phrases; `notify` hears which engine
-    listens and which phrases its model cannot hear."""
+def start_listener(
+    engine: str, model: Routine, notify: Notify, prototypes: Prototypes | None = None
+) -> Listener:
+    """The listener for `model`'s language and its own phrases (and the enrolled voices'
+    `prototypes`); `notify` hears which engine listens and which phrases it cannot hear."""
     try:
         words = routine_vocabulary(model)
     except LookupError:
         words = None  # create_recognizer says which languages there are
-    choice = create_recognizer(engine, model.language, words)
+    choice = create_recognizer(engine, model.language, words, prototypes)
     notify(choice.message)
     if choice.missing_phrases:
         missing = ", ".join(repr(p) for p in choice.missing_phrases)

@@ -65,7 +65,17 @@ def notify(message: str) -> None:
 def _register() -> None:
     # Imported after `cli` exists, so each command module can import it.
     import voice_guide.cli.record  # noqa: F401
-    from voice_guide.cli import demo, draft, models, routines, session, speech_in, speech_out, store  # noqa: F401
+    from voice_guide.cli import (  # noqa: F401
+        demo,
+        draft,
+        enroll,
+        models,
+        routines,
+        session,
+        speech_in,
+        speech_out,
+        store,
+    )
 
 
 def main() -> None:

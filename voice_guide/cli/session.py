@@ -15,6 +15,7 @@ from typing import NoReturn, TextIO
 import click
 
 from voice_guide.cli import cli, hints, notify
+from voice_guide.cli.enroll import recipient_prototypes
 from voice_guide.cli.options import Utf8Text
 from voice_guide.cli.routines import read_or_exit
 from voice_guide.cli.speech_in import engine_option
@@ -228,7 +229,8 @@ class _LiveRun:
                     device = stack.enter_context(OutputDevice(speaker.playback, output))
                 if microphone:
                     try:
-                        listener = start_listener(engine, model, notify)
+                        enrolled = recipient_prototypes(store, recipient)
+                        listener = start_listener(engine, model, notify, enrolled)
                         click.echo(
                             "voice-guide: listening. Say 'help' to hear what you can say.",
                             err=True,

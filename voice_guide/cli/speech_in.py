@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import click
 
-from voice_guide.cli import cli
+from voice_guide.cli import cli, notify
 from voice_guide.commands import languages
 from voice_guide.errors import VoiceGuideError
 
@@ -45,11 +45,23 @@ def engine_option(command: F) -> F:
 @click.option("--language", default="en", show_default=True, help="Command phrase language.")
 @click.option("--input-device", default=None, help="Microphone index or name (see `devices`).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per detected command.")
+@click.option(
+    "--speaker",
+    metavar="NAME[,NAME...]",
+    help="Listen with these people's enrolled voices (voice-guide enroll NAME).",
+)
 def listen(
-    wav: Path | None, engine: str, language: str, input_device: str | None, as_json: bool
+    wav: Path | None,
+    engine: str,
+    language: str,
+    input_device: str | None,
+    as_json: bool,
+    speaker: str | None,
 ) -> None:
     """Print the commands heard in WAV (or from the microphone until Ctrl+C)."""
+    from voice_guide.cli.enroll import enrolled_prototypes
     from voice_guide.speech_in import FileSource, Listener, MicrophoneSource, create_recognizer
+    from voice_guide.wiring import open_store
 
     if language not in languages():
         raise VoiceGuideError(
@@ -58,7 +70,12 @@ def listen(
     # Open the input first: a bad file or device is reported before a model loads. Their
     # errors (and Ctrl-C, exit 130) are reported by the command group's one handler.
     source = FileSource(wav) if wav is not None else MicrophoneSource(input_device)
-    choice = create_recognizer(engine, language)
+    names = [n.strip() for n in (speaker or "").split(",") if n.strip()]
+    prototypes = None
+    if names:
+        with open_store(notify) as store:
+            prototypes = enrolled_prototypes(store, names)
+    choice = create_recognizer(engine, language, prototypes=prototypes)
     click.echo(choice.message, err=True)
     if choice.missing_phrases:
         click.echo(

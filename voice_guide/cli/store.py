@@ -10,12 +10,14 @@ from datetime import datetime, timezone
 import click
 
 from voice_guide.cli import cli, hints, notify
+from voice_guide.cli.enroll import describe_enrollment
 from voice_guide.cli.options import Utf8Text
 from voice_guide.cli.routines import known_routines
 from voice_guide.errors import VoiceGuideError
 from voice_guide.routine.areas import UnknownArea, resolve_areas, routine_areas
 from voice_guide.routine.model import MAX_LEVEL, MIN_LEVEL
 from voice_guide.safe_text import printable
+from voice_guide.speech_in.enrollment import Enrollment, from_stored
 from voice_guide.store import Profile, SessionRecord, normalize_name
 from voice_guide.wiring import open_store
 
@@ -144,6 +146,11 @@ def _checked(avoid: set[str], pressure: dict[str, int]) -> tuple[set[str], dict[
     return avoided, dict(zip(areas, pressure.values(), strict=True))
 
 
+def _voice_line(enrollment: Enrollment) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(enrollment.created))
+    return f"  voice:    {describe_enrollment(enrollment)}, enrolled {when}"
+
+
 def _describe(profile: Profile) -> str:
     lines = [profile.name]
     lines.append(f"  avoid:    {', '.join(sorted(profile.avoid)) or '-'}")
@@ -178,8 +185,14 @@ def _describe(profile: Profile) -> str:
     help="Preferred pressure level for an area, e.g. shoulders=2 (repeatable).",
 )
 @click.option("--show", is_flag=True, help="Print the profile (the default when nothing changes).")
+@click.option("--forget-voice", is_flag=True, help="Delete NAME's voice enrollment.")
 def profile(
-    name: str, avoid: tuple[str, ...], allow: tuple[str, ...], pressure: dict[str, int], show: bool
+    name: str,
+    avoid: tuple[str, ...],
+    allow: tuple[str, ...],
+    pressure: dict[str, int],
+    show: bool,
+    forget_voice: bool,
 ) -> None:
     """Show or change what NAME prefers: areas to avoid and pressure per area."""
     if not name.strip():
@@ -188,6 +201,9 @@ def profile(
     # A database that cannot be used is one sentence from the command group's handler.
     with open_store(notify) as store:
         current = store.profile(name)
+        enrollment = from_stored(name, store.voice(name))
+        if forget_voice:
+            store.save_voice(name, [])
         if changed:
             allowed, avoided = _areas(allow, "--allow"), _areas(avoid, "--avoid")
             avoided, pressure = _checked(avoided, pressure)
@@ -199,10 +215,15 @@ def profile(
                 )
             )
             click.echo(f"Saved the profile of {current.name}.")
+    if forget_voice:
+        forgot = "Forgot the voice of" if enrollment else "No voice enrollment for"
+        click.echo(f"{forgot} {current.name}.")
     if current.updated is None:
         click.echo(
             f"No profile for {current.name} yet; "
             "add one with --avoid AREA or --pressure AREA=LEVEL."
         )
-    elif show or not changed:
+    elif show or not (changed or forget_voice):
         click.echo(_describe(current))
+    if enrollment is not None and not forget_voice and (show or not changed):
+        click.echo(_voice_line(enrollment))
