@@ -26,6 +26,7 @@ from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav, resample
 from voice_guide.speech_in.pocketsphinx_engine import PocketSphinxRecognizer
 
 GUIDES = Path(__file__).parent / "data" / "guides"
+ALL_GUIDES = ["back-massage.txt", "hand-massage.md", "stretching.html", "foot-massage.md"]
 README = Path(__file__).parent.parent / "README.md"
 
 
@@ -181,7 +182,36 @@ def test_stretching_web_page_without_page_furniture() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["back-massage.txt", "hand-massage.md", "stretching.html"])
+def test_foot_massage_blog_post_markdown() -> None:
+    result, routine = drafted("foot-massage.md")
+    # Front matter is the page's settings; the setext heading under it is the title.
+    assert routine.title == "Foot massage for a tired partner"
+    # "Step 2: Soles" -> "Soles": the label is not part of the name.
+    assert [s.title for s in routine.sections] == [
+        "Settle in",
+        "Soles",
+        "Toes and ankles",
+        "Finish",
+    ]
+    steps = routine.all_steps
+    # Bold words leading an item name the step and are not said twice.
+    assert [step.title for step in steps[1:3]] == ["Thumb walk", "Knuckle glide"]
+    assert steps[1].say.startswith("Walk your thumbs")
+    # "about 10 seconds per toe (so roughly a minute and a half in total)": the total.
+    assert durations(routine) == [60, 90, 60, 90, None, 30]
+    # "lie back" is no body area; "under their knees" is.
+    assert steps[0].all_areas == ("legs", "feet")
+    assert {area for step in steps[1:] for area in step.all_areas} == {"feet"}
+    assert steps[2].safety == ["Never press hard on the top of the foot."]
+    assert steps[4].safety == [
+        "Take care with a stiff ankle.",
+        "Skip any foot with an open wound or a swollen ankle.",
+    ]
+    assert routine.phrases == {"lighter": ["ooh easy"]}
+    assert "Posted by Kim" not in result.text.split("# Left out")[0]
+
+
+@pytest.mark.parametrize("name", ALL_GUIDES)
 def test_every_value_says_where_it_came_from(name: str) -> None:
     result, _ = drafted(name)
     guide = (GUIDES / name).read_text().splitlines()
@@ -210,7 +240,7 @@ def test_todos_mark_what_the_guide_did_not_say() -> None:
     assert len(result.todos) == durations(routine).count(None) == 2
 
 
-@pytest.mark.parametrize("name", ["back-massage.txt", "hand-massage.md", "stretching.html"])
+@pytest.mark.parametrize("name", ALL_GUIDES)
 def test_the_same_guide_gives_the_same_routine(name: str) -> None:
     assert drafted(name)[0].text == drafted(name)[0].text
 
@@ -288,7 +318,7 @@ def test_readme_example_round_trip() -> None:
 # -- the command ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["back-massage.txt", "hand-massage.md", "stretching.html"])
+@pytest.mark.parametrize("name", ALL_GUIDES)
 def test_draft_writes_a_routine_that_check_passes(tmp_path: Path, name: str) -> None:
     target = tmp_path / "routine.yaml"
     result = CliRunner().invoke(cli, ["draft", str(GUIDES / name), "-o", str(target)])

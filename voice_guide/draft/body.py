@@ -35,11 +35,19 @@ def area_words(text: str, lexicon: Lexicon, *, partner: bool) -> Iterator[tuple[
         before = text[max(0, start - 24) : start]
         if partner and words.lower() in lexicon.giver_tools and lexicon.givers.search(before):
             continue
-        if name == "back" and text[end : end + 4].lower() == " of ":
-            continue  # 'the back of the chair'
+        if words.lower() == "back" and not _names_the_back(text, start, end, lexicon):
+            continue
         kept.append((start, name, words))
     for start, name, words in sorted(kept):
         yield name, start, words
+
+
+def _names_the_back(text: str, start: int, end: int, lexicon: Lexicon) -> bool:
+    """'the back', 'their back' are the body; 'lie back' and 'the back of the chair' not."""
+    if text[end : end + 4].lower() == " of ":
+        return False
+    before = _WORDS.findall(text[max(0, start - 20) : start].lower())
+    return bool(before) and before[-1] in lexicon.back_before
 
 
 def pressure_words(text: str, lexicon: Lexicon) -> list[tuple[int, str, int]]:

@@ -49,6 +49,8 @@ class _Step:
     safety: list[Sentence] = field(default_factory=list)
     timed: bool = False
     """Its first block gives a time."""
+    title: Value[str] | None = None
+    """The name the guide gives it (bold words leading its block)."""
 
     def durations(self, lexicon: Lexicon) -> list[tuple[Sentence, Found]]:
         return [(s, f) for s in self.instructions for f in find_durations(s.text, lexicon)]
@@ -85,13 +87,13 @@ def infer(
         and blocks[0].kind == "heading"
         and not (blocks[0].guessed and _reads_as_instruction(blocks[0].text, lexicon))
     ):
-        routine_title = Value(blocks[0].text[:120], Source(blocks[0].line, blocks[0].text))
+        routine_title = _heading(blocks[0], lexicon)
         blocks = blocks[1:]
     for block in blocks:
         if block.guessed and _reads_as_instruction(block.text, lexicon):
             block = replace(block, kind="paragraph", level=0)
         if block.kind == "heading":
-            reading.sections.append(Value(block.text[:120], Source(block.line, block.text)))
+            reading.sections.append(_heading(block, lexicon))
         else:
             _read_block(reading, block)
         if len(reading.steps) > max_steps:
@@ -104,6 +106,12 @@ def infer(
 
 
 # -- sentences and blocks ------------------------------------------------------------------
+
+
+def _heading(block: Block, lexicon: Lexicon) -> Value[str]:
+    """A heading as a title, without a label ('Step 2: Soles' -> 'Soles')."""
+    text, _ = unlabelled(block.text, lexicon)
+    return Value(text[:120], Source(block.line, block.text))
 
 
 def _reads_as_instruction(text: str, lexicon: Lexicon) -> bool:
@@ -130,6 +138,12 @@ def _read_block(reading: _Reading, block: Block) -> None:
         return
     instructions = [s for s, kind in of_kind if kind in (Kind.INSTRUCTION, Kind.OTHER)]
     reading.left_out += [s for s, kind in of_kind if kind is Kind.LEFT_OUT]
+    title = None
+    if block.lead and len(instructions) > 1:
+        name = block.lead.rstrip(".:!")
+        title = Value(name[:120], Source(block.line, block.lead))
+        if instructions[0].text.rstrip(".:!") == name:
+            instructions = instructions[1:]  # the name is the title, not said twice
     section = len(reading.sections)
     previous = reading.steps[-1] if reading.steps else None
     timed = any(find_durations(s.text, reading.lexicon) for s in instructions)
@@ -143,7 +157,7 @@ def _read_block(reading: _Reading, block: Block) -> None:
         previous.instructions += instructions
         previous.safety += safety
         return
-    step = _Step(section, block.line, instructions, reading.pending_safety + safety, timed)
+    step = _Step(section, block.line, instructions, reading.pending_safety + safety, timed, title)
     reading.pending_safety = []
     reading.steps.append(step)
 
@@ -242,7 +256,9 @@ def _drafted_steps(
     for number, (group, group_duration) in enumerate(groups):
         say, cue_parts = say_and_cues(group, group_duration.value)
         first = group[0][0]
-        title = heading if alone and heading and len(groups) == 1 else None
+        title = step.title if number == 0 else None
+        if title is None and alone and heading and len(groups) == 1:
+            title = heading
         title = title or Value(_short_title(first.text, lexicon), Source(first.line, first.text))
         drafted.append(
             DraftStep(

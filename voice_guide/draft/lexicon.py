@@ -36,6 +36,8 @@ class Lexicon:
     givers: re.Pattern[str]
     """Matches at the end of the words before a giver's tool: 'your ', 'your thumbs and '."""
     giver_tools: frozenset[str]
+    back_before: frozenset[str]
+    """Words after which 'back' is the body area."""
     areas: tuple[tuple[str, re.Pattern[str]], ...]
     """(area name, pattern of its words), in the order written."""
     pressure_names: tuple[str, ...]
@@ -98,6 +100,7 @@ def lexicon(language: str = "en") -> Lexicon:
             re.IGNORECASE,
         ),
         giver_tools=frozenset(data["giver_tools"]),
+        back_before=frozenset(data["back_before"]),
         areas=tuple((name, phrase_pattern(words)) for name, words in data["areas"].items()),
         pressure_names=tuple(level["name"] for level in levels),
         pressure_words={

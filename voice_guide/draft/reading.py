@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.front_matter import front_matter_plugin
 
 from voice_guide.errors import VoiceGuideError
 
@@ -54,8 +55,10 @@ class Block:
     level: int = 0
     """Heading level (1 for a title), 0 for other blocks."""
     guessed: bool = False
-    """A heading only by its look (a short line of a plain text): an instruction after all
-    when it reads like one."""
+    """A heading only by its look (a short line of a plain text, a bold line alone): an
+    instruction after all when it reads like one."""
+    lead: str = ""
+    """Bold words the block starts with, a name for what follows ('Thumb walk.')."""
 
 
 def detect_format(path: Path, data: bytes) -> Format:
@@ -114,7 +117,8 @@ def read_guide(text: str, fmt: Format) -> list[Block]:
 
 
 def _parser(plain: bool) -> MarkdownIt:
-    parser = MarkdownIt("commonmark")
+    # Front matter ('---' YAML lines at the top of a blog post) is the page's settings.
+    parser = MarkdownIt("commonmark").use(front_matter_plugin)
     if plain:
         # In a plain text an indented line is just indented, and '<' is just a character.
         parser.disable(["code", "html_block", "html_inline", "entity", "reference"])
@@ -143,11 +147,32 @@ def _markdown_blocks(text: str, *, plain: bool, line_offset: int = 0) -> list[Bl
             opener = tokens[index - 1]
             if opener.type == "heading_open":
                 blocks.append(Block("heading", words, line, int(opener.tag[1:])))
-            elif plain and not kinds and _looks_like_heading(token.content):
-                blocks.append(Block("heading", words, line, 1 if not blocks else 2, guessed=True))
+            elif not kinds and (
+                (plain and _looks_like_heading(token.content)) or _lead(token) == words
+            ):
+                # A short line of a plain text, or a bold line alone: a heading by its look.
+                level = 1 if not blocks else 2
+                blocks.append(Block("heading", words.strip("*: "), line, level, guessed=True))
             else:
-                blocks.append(Block(kinds[-1] if kinds else "paragraph", words, line))
+                kind = kinds[-1] if kinds else "paragraph"
+                blocks.append(Block(kind, words, line, lead=_lead(token)))
     return _merge_item_paragraphs(blocks)
+
+
+def _lead(token: Token) -> str:
+    """The bold words a block starts with ('**Thumb walk.** Walk your thumbs...'), or ''."""
+    children = [c for c in token.children or [] if c.type != "text" or c.content]
+    if not children or children[0].type != "strong_open":
+        return ""
+    words = []
+    for child in children[1:]:
+        if child.type == "strong_close":
+            return " ".join("".join(words).split())
+        if child.type in ("text", "code_inline"):
+            words.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            words.append(" ")
+    return ""
 
 
 def _inline_text(token: Token) -> str:
@@ -180,7 +205,7 @@ def _merge_item_paragraphs(blocks: list[Block]) -> list[Block]:
             and previous.kind == "item"
             and previous.line == block.line
         ):
-            merged[-1] = Block("item", f"{previous.text} {block.text}", previous.line)
+            merged[-1] = replace(previous, text=f"{previous.text} {block.text}")
         else:
             merged.append(block)
     return merged
