@@ -80,8 +80,6 @@ class EngineSpec:
     """Why the engine cannot run for a language (one sentence with the fix), or None."""
     summary: str
     """A few words for the list of engines."""
-    uses_prototypes: bool = False
-    """Whether it listens better with enrolled voices (EngineRequest.prototypes)."""
 
 
 @dataclass(frozen=True)
@@ -103,19 +101,15 @@ def register_engine(
     summary: str,
     measured: Mapping[str, Measured] | None = None,
     unavailable: Callable[[str], str | None] | None = None,
-    uses_prototypes: bool = False,
 ) -> EngineSpec:
     """Add an engine under `name` (a later registration under the same name replaces it).
 
     `measured`: language -> its benchmark figure (decides `auto`); `unavailable(language)`
-    says, in one sentence with the fix, why it cannot run (default: it always can);
-    `uses_prototypes`: it listens better with enrolled voices (else they are not given).
+    says, in one sentence with the fix, why it cannot run (default: it always can).
     """
     if name == AUTO:
         raise ValueError(f"{AUTO!r} is reserved for choosing an engine")
-    spec = EngineSpec(
-        name, factory, dict(measured or {}), unavailable or _always, summary, uses_prototypes
-    )
+    spec = EngineSpec(name, factory, dict(measured or {}), unavailable or _always, summary)
     _ENGINES[name] = spec
     return spec
 
@@ -144,11 +138,6 @@ def get_engine(name: str) -> EngineSpec:
         raise RecognizerError(
             f"unknown engine {name!r}; choose one of: {', '.join(engine_names())}"
         ) from None
-
-
-def _users_of_prototypes() -> str:
-    users = [s.name for s in _ENGINES.values() if s.uses_prototypes]
-    return f"--engine {' or '.join(users)} does" if users else "no engine here does yet"
 
 
 def _ranked(language: str) -> list[EngineSpec]:
@@ -198,6 +187,4 @@ def create_recognizer(
         prefix = ""
     recognizer = spec.factory(request)
     message = f"{prefix}listening with {recognizer.description}"
-    if request.prototypes and not spec.uses_prototypes:
-        message += f" (it does not use enrolled voices: {_users_of_prototypes()})"
     return EngineChoice(recognizer, message, list(recognizer.missing_phrases))
