@@ -28,10 +28,17 @@ from voice_guide.speech_in.enrollment import (
     takes_from_directory,
     to_stored,
 )
+from voice_guide.speech_out.device import OutputDeviceInfo
 from voice_guide.store import Store
 from voice_guide.wiring import open_store
 
-__all__ = ["describe_enrollment", "enroll", "enrolled_prototypes", "recipient_prototypes"]
+__all__ = [
+    "describe_enrollment",
+    "enroll",
+    "enroll_before_session",
+    "enrolled_prototypes",
+    "recipient_prototypes",
+]
 
 
 @cli.command()
@@ -70,11 +77,36 @@ def enroll(
     if from_dir is not None:
         found = takes_from_directory(from_dir, embed, keep_audio)
     else:
-        found = _from_microphone(embed, keep_audio, takes, language, input_device, output_device)
-    enrollment = new_enrollment(" ".join(name.split()), found)
+        from voice_guide.speech_out.device import find_output_device
+
+        device = find_output_device(output_device) if output_device else None
+        found = _from_microphone(embed, keep_audio, takes, language, input_device, device)
     with open_store(notify) as store:
-        store.save_voice(name, to_stored(enrollment))
+        _save(store, name, found)
+
+
+def _save(store: Store, name: str, takes: Sequence[Take]) -> None:
+    enrollment = new_enrollment(" ".join(name.split()), takes)
+    store.save_voice(name, to_stored(enrollment))
     click.echo(f"Enrolled {enrollment.name}: {describe_enrollment(enrollment)}.")
+
+
+def enroll_before_session(
+    store: Store,
+    recipient: str | None,
+    language: str,
+    input_device: str | None,
+    output: OutputDeviceInfo | None,
+) -> None:
+    """`run --enroll`: the guide asks the recipient for a few commands before the session
+    starts (a step outside the session's state machine) and keeps their voice."""
+    from voice_guide.speech_in.embedding import SpeechEmbedding
+
+    if recipient is None:
+        raise EnrollmentError("--enroll needs --recipient NAME: whose voice to learn")
+    embed = SpeechEmbedding().utterance_vector
+    notify(f"learning {recipient}'s voice before the session")
+    _save(store, recipient, _from_microphone(embed, False, 1, language, input_device, output))
 
 
 def _from_microphone(
@@ -83,7 +115,7 @@ def _from_microphone(
     takes: int,
     language: str,
     input_device: str | None,
-    output_device: str | None,
+    output: OutputDeviceInfo | None,
 ) -> list[Take]:
     from voice_guide.speech_in.sources import MicrophoneSource
 
@@ -99,21 +131,20 @@ def _from_microphone(
     except LookupError as error:
         raise EnrollmentError(str(error)) from None
     return capture_takes(
-        plan, _prompter(output_device), listen, embed, keep_audio=keep_audio, on_miss=missed
+        plan, _prompter(output), listen, embed, keep_audio=keep_audio, on_miss=missed
     )
 
 
-def _prompter(output_device: str | None) -> Callable[[str], None]:
-    """Speaks a prompt through `output_device` and returns when it is over; without a
-    device it prints the prompt on stderr."""
-    if output_device is None:
+def _prompter(device: OutputDeviceInfo | None) -> Callable[[str], None]:
+    """Speaks a prompt through `device` and returns when it is over; without a device it
+    prints the prompt on stderr."""
+    if device is None:
         return lambda text: click.echo(text, err=True)
-    from voice_guide.speech_out.device import OutputDevice, find_output_device
+    from voice_guide.speech_out.device import OutputDevice
     from voice_guide.speech_out.playback import Playback
     from voice_guide.speech_out.renderer import EspeakRenderer
 
     renderer = EspeakRenderer()
-    device = find_output_device(output_device)
 
     def say(text: str) -> None:
         click.echo(text, err=True)

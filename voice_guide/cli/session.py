@@ -15,7 +15,7 @@ from typing import NoReturn, TextIO
 import click
 
 from voice_guide.cli import cli, hints, notify
-from voice_guide.cli.enroll import recipient_prototypes
+from voice_guide.cli.enroll import enroll_before_session, recipient_prototypes
 from voice_guide.cli.options import Utf8Text
 from voice_guide.cli.routines import read_or_exit
 from voice_guide.cli.speech_in import engine_option
@@ -90,6 +90,11 @@ def _stop_on_signals(farewell: Callable[[], str], grace: float) -> None:
 @click.option("--output-device", help="Speaker: index or part of its name (voice-guide devices).")
 @_voice_options
 @click.option("--no-earcons", is_flag=True, help="No tones, only speech.")
+@click.option(
+    "--enroll",
+    is_flag=True,
+    help="First ask the recipient to say a few commands and learn their voice (microphone).",
+)
 def run(
     routine: str | None,
     keyboard: bool,
@@ -105,6 +110,7 @@ def run(
     rate: int | None,
     volume: float | None,
     no_earcons: bool,
+    enroll: bool,
 ) -> None:
     """Guide a session of ROUTINE (a built-in name, a user routine or a YAML file; default
     back-massage), speaking through the speaker and listening through the microphone.
@@ -123,6 +129,10 @@ def run(
         if restore is None:
             point = None  # starting over
         output, microphone = _devices(keyboard, text, output_device, input_device)
+        if enroll and microphone:
+            enroll_before_session(store, recipient, model.language, input_device, output)
+        elif enroll:
+            notify("--enroll needs a microphone; starting without learning the voice")
         if point is None:
             session_id = store.start_session(routine, model.title, recipient, time.time())
         else:
