@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="also write the scored utterances here (JSON)")
     parser.add_argument("--load", type=Path, help="fit on utterances saved by --save, no decoding")
     args = parser.parse_args()
-    streams = build_corpus("en", args.work, "dev")
+    streams = build_corpus("en", args.work, ["dev"])
     if args.load:
         samples = [Sample(tuple(f), p, k, ph) for f, p, k, ph in json.loads(args.load.read_text())]
     else:

@@ -40,6 +40,7 @@ AUTO: Final = "auto"
 BUILTIN_ENGINE_MODULES: Final = (
     "voice_guide.speech_in.pocketsphinx_engine",
     "voice_guide.speech_in.vosk_engine",
+    "voice_guide.speech_in.embedding_engine",
 )
 """Imported (cheaply: engines load their models in the factory) before the registry is read."""
 

@@ -281,14 +281,20 @@ class PocketSphinxRecognizer:
             return None
         scores = self.score(np.concatenate(self._chunks))
         self._chunks = []
+        command = self.verdict(scores)
+        if command is None:
+            return None
+        confidence = 1.0 / (1.0 + math.exp(-self.margin(scores)))
+        return Hypothesis(command, scores.phrase, scores.start, scores.end, round(confidence, 3))
+
+    def verdict(self, scores: SphinxScores) -> Command | None:
+        """The command of the scored phrase if the verifier accepts it, else None."""
         command = None if scores.phrase is None else self.vocabulary.command(scores.phrase)
         if command is None:
             return None
-        margin = self.margin(scores)
-        if margin < self.needed_margin(command, scores.phrase):
-            return None
-        confidence = 1.0 / (1.0 + math.exp(-margin))
-        return Hypothesis(command, scores.phrase, scores.start, scores.end, round(confidence, 3))
+        return (
+            command if self.margin(scores) >= self.needed_margin(command, scores.phrase) else None
+        )
 
     def needed_margin(self, command: Command, wording: str) -> float:
         """The margin a wording must reach: less for safety commands, more per filler word."""
