@@ -44,7 +44,7 @@ class _Step:
     """A step being collected: its sentences by kind."""
 
     section: int
-    line: int
+    """How many headings came before it (0: none)."""
     instructions: list[Sentence] = field(default_factory=list)
     safety: list[Sentence] = field(default_factory=list)
     timed: bool = False
@@ -64,7 +64,7 @@ class _Reading:
     source: SourceText
     partner: bool
     """The text addresses a giver about a partner ('your hands' are the giver's)."""
-    sections: list[Value[str] | None] = field(default_factory=list)
+    sections: list[Value[str]] = field(default_factory=list)
     steps: list[_Step] = field(default_factory=list)
     safety: list[Sentence] = field(default_factory=list)
     pending_safety: list[Sentence] = field(default_factory=list)
@@ -81,17 +81,17 @@ def infer(
     Raises GuideError as soon as the guide gives more than `max_steps` steps.
     """
     reading = _Reading(lexicon, SourceText(text), bool(lexicon.partner.search(text)))
+    blocks = [
+        replace(block, kind="paragraph", level=0)
+        if block.guessed and _reads_as_instruction(block.text, lexicon)
+        else block
+        for block in blocks
+    ]
     routine_title = Value(title, todo="write the routine's name")
-    if (
-        blocks
-        and blocks[0].kind == "heading"
-        and not (blocks[0].guessed and _reads_as_instruction(blocks[0].text, lexicon))
-    ):
+    if blocks and blocks[0].kind == "heading":
         routine_title = _heading(blocks[0], lexicon)
         blocks = blocks[1:]
     for block in blocks:
-        if block.guessed and _reads_as_instruction(block.text, lexicon):
-            block = replace(block, kind="paragraph", level=0)
         if block.kind == "heading":
             reading.sections.append(_heading(block, lexicon))
         else:
@@ -157,7 +157,7 @@ def _read_block(reading: _Reading, block: Block) -> None:
         previous.instructions += instructions
         previous.safety += safety
         return
-    step = _Step(section, block.line, instructions, reading.pending_safety + safety, timed, title)
+    step = _Step(section, instructions, reading.pending_safety + safety, timed, title)
     reading.pending_safety = []
     reading.steps.append(step)
 
