@@ -245,6 +245,38 @@ def test_the_same_guide_gives_the_same_routine(name: str) -> None:
     assert drafted(name)[0].text == drafted(name)[0].text
 
 
+CALF_PAGE = """<html><head><title>Calf care</title></head><body>
+<nav><a href="/">Home</a></nav>
+<article>
+<h1>Calf care after a run</h1>
+<p>Running is great for you and our coaches love it.</p>
+<h2>Stretch</h2>
+<ol>
+<li><strong>Wall calf stretch.</strong> Lean into a wall with one leg back and hold
+for 30 seconds on each side.</li>
+<li><strong>Heel drops.</strong> Stand on a step and lower your heels slowly for one minute.</li>
+</ol>
+<p><strong>Massage</strong></p>
+<p>Knead the calf muscle with both hands for two minutes, using firm pressure.</p>
+</article></body></html>
+"""
+
+
+def test_a_web_page_names_steps_by_their_bold_lead_in() -> None:
+    result = draft_routine(CALF_PAGE.encode(), "calf.html", "calf.yaml")
+    routine = parse_routine(result.text, "calf.yaml").routine
+    assert routine.title == "Calf care after a run"
+    # A bold paragraph alone is a heading; "Running is great ... our coaches" is left out.
+    assert [s.title for s in routine.sections] == ["Stretch", "Massage"]
+    assert [s.title for s in routine.all_steps] == ["Wall calf stretch", "Heel drops", "Massage"]
+    assert routine.all_steps[0].say.startswith("Lean into a wall")
+    assert durations(routine) == [60, 60, 120]
+    # "with both hands" are the hands doing the work, not an area.
+    assert [s.all_areas for s in routine.all_steps] == [("legs",), ("feet",), ("legs",)]
+    assert "# from line 8:" in result.text  # the page's own line of the first list item
+    assert '# from line 9: "for 30 seconds"' in result.text
+
+
 def test_labels_and_asides_are_not_spoken() -> None:
     guide = (
         "# Foot rub\n\n"

@@ -17,8 +17,8 @@ _WORDS = re.compile(r"[a-z][a-z'-]*")
 def area_words(text: str, lexicon: Lexicon, *, partner: bool) -> Iterator[tuple[str, int, str]]:
     """(area, offset, words) for each body word in `text`, in order of appearance.
 
-    With `partner` (the text tells a giver what to do to a partner), the giver's own tools
-    ('your thumbs', 'your thumbs and fingers') are not areas.
+    Tools in use ('with both hands') are not areas, nor, with `partner` (the text tells a
+    giver what to do to a partner), the giver's own ('your thumbs', 'your thumbs and fingers').
     """
     matches = []
     for name, pattern in lexicon.areas:
@@ -33,8 +33,10 @@ def area_words(text: str, lexicon: Lexicon, *, partner: bool) -> Iterator[tuple[
         covered[start:end] = b"\x01" * (end - start)
         words = text[start:end]
         before = text[max(0, start - 24) : start]
-        if partner and words.lower() in lexicon.giver_tools and lexicon.givers.search(before):
-            continue
+        if words.lower() in lexicon.giver_tools and (
+            lexicon.tool_use.search(before) or (partner and lexicon.givers.search(before))
+        ):
+            continue  # the hands or thumbs doing the work, not the area worked
         if words.lower() == "back" and not _names_the_back(text, start, end, lexicon):
             continue
         kept.append((start, name, words))

@@ -36,6 +36,8 @@ class Lexicon:
     givers: re.Pattern[str]
     """Matches at the end of the words before a giver's tool: 'your ', 'your thumbs and '."""
     giver_tools: frozenset[str]
+    tool_use: re.Pattern[str]
+    """Matches at the end of the words before a tool in use: 'with both ', 'using your '."""
     back_before: frozenset[str]
     """Words after which 'back' is the body area."""
     areas: tuple[tuple[str, re.Pattern[str]], ...]
@@ -100,6 +102,12 @@ def lexicon(language: str = "en") -> Lexicon:
             re.IGNORECASE,
         ),
         giver_tools=frozenset(data["giver_tools"]),
+        tool_use=re.compile(
+            r"(?<![\w'])(?:"
+            + "|".join(re.escape(w) for w in data["tool_words"])
+            + r")\s+(?:(?:your|both|the|a|one|my)\s+)*(?:[\w'-]+\s+(?:and|or)\s+)?$",
+            re.IGNORECASE,
+        ),
         back_before=frozenset(data["back_before"]),
         areas=tuple((name, phrase_pattern(words)) for name, words in data["areas"].items()),
         pressure_names=tuple(level["name"] for level in levels),

@@ -261,7 +261,7 @@ def _html_blocks(text: str) -> list[Block]:
         article = "\n\n".join(article.splitlines())
     blocks = _markdown_blocks(article, plain=bare)
     lines = _SourceLines(text)
-    found = [Block(b.kind, b.text, lines.find(b.text), b.level) for b in blocks]
+    found = [replace(block, line=lines.find(block.text)) for block in blocks]
     page_title = title.title if title and title.title else None
     if page_title and not any(b.kind == "heading" and b.level == 1 for b in found):
         found.insert(0, Block("heading", " ".join(page_title.split())[:200], lines.title_line, 1))
