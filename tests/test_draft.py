@@ -391,7 +391,7 @@ def test_draft_never_overwrites_without_force(tmp_path: Path) -> None:
     ("content", "expected"),
     [
         (None, "no such file"),
-        (b"\xff\xfe binary", "not UTF-8"),
+        (b"Rub the feet.\nthen \xff\xfe binary", "guide.txt:2:6: byte 0xff is not UTF-8"),
         (b"Regular massage improves sleep. Our readers love it.", "found no instructions"),
         (b"", "found no instructions"),
     ],

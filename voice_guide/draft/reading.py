@@ -92,9 +92,11 @@ def decode(data: bytes, source: str, fmt: Format) -> str:
             from trafilatura.utils import decode_file
 
             return clean(decode_file(data, max_size=MAX_BYTES).removeprefix("\ufeff"))
-        line = data[: error.start].count(b"\n") + 1
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
         raise GuideError(
-            f"{source}:{line}: byte 0x{data[error.start]:02x} is not UTF-8 text (a binary "
+            f"{source}:{line}:{column}: byte 0x{data[error.start]:02x} is not UTF-8 text (a binary "
             "file, or another encoding?) — save the guide as UTF-8 text"
         ) from None
     return clean(text.removeprefix("\ufeff"))
