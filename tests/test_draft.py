@@ -4,6 +4,7 @@ own `phrases:` heard through the real PocketSphinx engine from synthesized speec
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -530,6 +531,42 @@ def synthesize(directory: Path, text: str, voice: str) -> np.ndarray:
     wav = read_wav(path)
     silence = np.zeros(SAMPLE_RATE // 2, np.float32)
     return np.concatenate([silence, resample(wav.samples, wav.sample_rate), silence, silence])
+
+
+@pytest.mark.audio
+def test_a_drafted_routine_runs_and_its_phrase_acts_in_the_virtual_room(tmp_path: Path) -> None:
+    """The whole way: guide -> draft -> the session with the real espeak-ng guide echoing
+    into the real listener, a person (flite) saying the guide's own quoted phrase."""
+    guide = tmp_path / "rub.md"
+    guide.write_text(
+        "# Quick shoulder rub\n\nKnead the shoulders with firm pressure for one minute. "
+        'Ask your partner to say "easy there" when it is too much.\n'
+    )
+    routine = tmp_path / "rub.yaml"
+    drafted_run = CliRunner().invoke(cli, ["draft", str(guide), "-o", str(routine)])
+    assert drafted_run.exit_code == 0, drafted_run.output
+    transcript = tmp_path / "demo.jsonl"
+    demo = CliRunner().invoke(
+        cli,
+        [
+            "demo",
+            str(routine),
+            "--say",
+            "0:25 easy there",
+            "--quiet",
+            "--transcript",
+            str(transcript),
+        ],
+    )
+    assert demo.exit_code == 0, demo.output
+    events = [json.loads(line) for line in transcript.read_text().splitlines()]
+    assert [(e["command"], e["phrase"]) for e in events if e["event"] == "heard"] == [
+        ("lighter", "easy there")
+    ]
+    assert [(e["level"], e["reason"]) for e in events if e["event"] == "pressure"] == [
+        (2, "lighter")
+    ]
+    assert events[-1]["summary"]["ended"] == "completed"
 
 
 @pytest.mark.audio

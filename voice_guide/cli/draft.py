@@ -102,7 +102,7 @@ def _report(loaded: LoadedRoutine, drafted: Drafted, target: str) -> None:
     total = format_duration(build_timeline(loaded.routine).total)
     where = f"wrote {target}" if target != STDOUT else "printed the routine"
     click.echo(
-        f"voice-guide: {where}: {len(steps)} steps"
+        f"voice-guide: {where}: {_count(len(steps), 'step')}"
         + (f" in {sections} sections" if sections else "")
         + f", about {total}; {len(drafted.todos)} TODO, {_count(len(warnings), 'warning')}."
         + (f" Next: edit it, then `voice-guide check {target}`." if target != STDOUT else ""),
