@@ -45,8 +45,8 @@ def draft_routine(data: bytes, guide: str, target: str, fmt: Format | None = Non
     routine = infer(blocks, text, guide, title, lexicon("en"), MAX_STEPS)
     if not routine.steps:
         raise GuideError(
-            f"{guide}: found no instructions to turn into steps — a guide needs sentences that "
-            "say what to do, such as 'Knead the shoulders for two minutes.'"
+            f"{guide}: found no instructions to turn into steps — a guide needs English "
+            "sentences that say what to do, such as 'Knead the shoulders for two minutes.'"
         )
     _within_limits(routine, guide)
     yaml_text, todos = render_yaml(routine, target)
