@@ -15,8 +15,10 @@ import contextlib
 import errno
 import fcntl
 import os
+import signal
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Literal
@@ -150,6 +152,23 @@ def _new_file_mode() -> int:
     return 0o666 & ~umask
 
 
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def _block_stop_signals() -> set[signal.Signals] | None:
+    """Hold SIGINT and SIGTERM pending (in the main thread, where Python handles signals);
+    returns the mask to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+
+
+def _unblock(previous: set[signal.Signals] | None) -> None:
+    """Restore the mask: a stop signal that arrived meanwhile is delivered now."""
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 @contextlib.contextmanager
 def atomic_write(
     target: str | os.PathLike[str],
@@ -171,9 +190,17 @@ def atomic_write(
     if exists and exclusive:
         raise FileExistsError(errno.EEXIST, "it already exists", str(path))
     permissions = stat.S_IMODE(path.stat().st_mode) if exists else _new_file_mode()
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # Ctrl-C or SIGTERM between creating the temporary file and the `try` below would leave
+    # it behind: the stop signals wait until it is known (they are delivered at the unblock).
+    blocked = _block_stop_signals()
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except BaseException:
+        _unblock(blocked)
+        raise
     temp = Path(temp_name)
     try:
+        _unblock(blocked)
         with os.fdopen(fd, mode, encoding="utf-8" if mode == "w" else None) as file:
             yield file
             file.flush()

@@ -8,6 +8,7 @@ the log that holds the traceback (exit 70). No traceback reaches the terminal.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -16,6 +17,8 @@ import click
 from voice_guide import __version__
 from voice_guide.errors import (
     EXIT_BUG,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
     Terminated,
     VoiceGuideError,
     describe_os_error,
@@ -86,7 +89,17 @@ def main() -> None:
         if reconfigure:
             reconfigure(errors=register_terminal_errors())
     install_sigterm()
-    cli()
+    try:
+        cli()
+    except SystemExit as done:
+        if done.code in (EXIT_SIGINT, EXIT_SIGTERM):
+            # Stopped: every `finally` ran on the way here (no temporary file is left, the
+            # session is saved). Leave now: a synthesizer thread in native code must not
+            # hold the exit up, or abort it when the interpreter tears threads down.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(done.code)
+        raise
 
 
 # Every command is on the group as soon as the package is imported (tests use `cli` directly).
