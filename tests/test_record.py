@@ -4,6 +4,7 @@ for staleness, and played by `render` and `demo` in place of the synthetic voice
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -16,16 +17,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from voice_guide.audio import AudioBuffer, read_wav
 from voice_guide.cli import cli
 from voice_guide.library import read_routine
-from voice_guide.recordings import MANIFEST, RecordingsError, open_recordings
+from voice_guide.recordings import MANIFEST, RecordingsError, RecordingStore, open_recordings
 from voice_guide.routine.timeline import build_timeline
 from voice_guide.speech_in.audio import SAMPLE_RATE
 from voice_guide.speech_in.take import record_take, take_problem, trim_to_speech
 from voice_guide.speech_in.vad import SileroVad
-from voice_guide.spoken_lines import spoken_lines
+from voice_guide.spoken_lines import Line, spoken_lines
 
 if TYPE_CHECKING:
     from audio_devices import NullSink
@@ -375,3 +378,60 @@ def test_the_gate_knows_a_recording_is_the_guides_own_voice(tmp_path: Path) -> N
     assert [d.command.value for d in detections] == ["lighter"], detections
     gate = SelfVoiceGate(speaker.playback)
     assert gate.reason_to_ignore(detections[0]) == f"own voice: in {line!r}"
+
+
+# -- the manifest and file-name parsers take anything --------------------------------------------
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.one_of(
+        st.binary(max_size=200),
+        _JSONISH.map(lambda v: json.dumps(v).encode()),
+        st.lists(
+            st.fixed_dictionaries(
+                {"text": _JSONISH, "language": _JSONISH, "file": _JSONISH},
+                optional={"seconds": _JSONISH, "loudness": _JSONISH, "key": _JSONISH},
+            ),
+            max_size=3,
+        ).map(lambda clips: json.dumps({"clips": clips}).encode()),
+    )
+)
+def test_any_manifest_gives_clips_or_one_located_sentence(tmp_path: Path, data: bytes) -> None:
+    folder = tmp_path / "any.recordings"
+    folder.mkdir(exist_ok=True)
+    (folder / MANIFEST).write_bytes(data)
+    try:
+        store = RecordingStore(folder, "en")
+    except RecordingsError as error:
+        message = str(error)
+        assert message.startswith(f"{folder / MANIFEST}") and "\n" not in message
+        return
+    for clip in store.clips:
+        assert Path(clip.file).name == clip.file and clip.file.endswith(".wav")
+        assert store.find(clip.text) is None  # the file is not there: the voice says it
+    assert (folder / MANIFEST).read_bytes() == data
+
+
+@functools.cache
+def _neck_lines() -> tuple[Line, ...]:
+    return tuple(spoken_lines(read_routine("neck-and-shoulders")))
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.text(min_size=1, max_size=40))
+def test_any_file_name_matches_one_line_or_says_why(name: str) -> None:
+    from voice_guide.recordings import _line_named
+
+    lines = list(_neck_lines())
+    line, why = _line_named(Path(f"{name}.wav"), lines)
+    assert (line is None) == bool(why)
+    assert line is None or line in lines
