@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from voice_guide.routine.timeline import build_timeline
 from voice_guide.speech_in.audio import SAMPLE_RATE
 from voice_guide.speech_in.take import record_take, take_problem, trim_to_speech
 from voice_guide.speech_in.vad import SileroVad
+from voice_guide.speech_out.renderer import EspeakRenderer, VoiceSettings
 from voice_guide.spoken_lines import Line, spoken_lines
 
 if TYPE_CHECKING:
@@ -360,7 +362,6 @@ def test_the_gate_knows_a_recording_is_the_guides_own_voice(tmp_path: Path) -> N
     from voice_guide.self_voice import SelfVoiceGate
     from voice_guide.speech_in.engines import create_recognizer
     from voice_guide.speech_in.listener import Listener
-    from voice_guide.speech_out.renderer import VoiceSettings
     from voice_guide.wiring import VIRTUAL_ROOM, guide_speaker, routine_recordings
 
     line = "A little lighter."
@@ -435,3 +436,65 @@ def test_any_file_name_matches_one_line_or_says_why(name: str) -> None:
     line, why = _line_named(Path(f"{name}.wav"), lines)
     assert (line is None) == bool(why)
     assert line is None or line in lines
+
+
+SWEEP = "Sweep your palms down the back, three times."
+
+
+@pytest.mark.devices
+def test_run_on_real_devices_plays_the_recordings(
+    pulse_null_sink: NullSink, tmp_path: Path
+) -> None:
+    """`voice-guide run` on the null sink: what the speaker played (its monitor, captured
+    with parecord) holds the recordings, not the synthetic voice."""
+    short = ROUTINE.replace("20s", "6s").replace("at: 10s", "at: 3s").replace("15s", "3s")
+    routine = _routine(tmp_path, short)
+    _import(routine, tmp_path, REST, SWEEP)
+    pulse = {**os.environ, "XDG_RUNTIME_DIR": str(pulse_null_sink.runtime_dir)}
+    heard = tmp_path / "speaker.wav"
+    capture = subprocess.Popen(
+        ["parecord", f"--device={pulse_null_sink.sink}.monitor", "--file-format=wav", str(heard)],
+        env=pulse,
+    )
+    transcript = tmp_path / "run.jsonl"
+    env = {**os.environ, "VOICE_GUIDE_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
+    command = ["run", str(routine), "--transcript", str(transcript)]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "voice_guide", *command],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        _, err = run.communicate(timeout=60)  # the session ends once all is said
+    finally:
+        run.kill()
+        capture.send_signal(signal.SIGINT)
+        capture.wait(timeout=10)
+    assert run.returncode == 0 and "no usable" not in err, err  # it ran on the devices
+    events = [json.loads(line) for line in _read(transcript).splitlines()]
+    # The guide's own voice misheard as "next" would cut the first instruction short (not
+    # this feature's concern): then only the second one is checked.
+    moved_on = any(e["event"] == "heard" for e in events)
+    played = read_wav(heard)
+    for text in [SWEEP] if moved_on else [REST, SWEEP]:
+        clip = _clip_of(routine, text)
+        # Pieces of the clip, not all of it (on a loaded machine an underrun can leave a gap,
+        # and a misheard echo can cut the speech): most of them found where the clip would
+        # have them.
+        pieces = np.array_split(clip.samples, 8)
+        found = [_find(played, AudioBuffer(part, clip.sample_rate)) for part in pieces]
+        step = len(pieces[0]) / clip.sample_rate
+        starts = [at - n * step for n, (at, _) in enumerate(found)]
+        agree = [abs(start - float(np.median(starts))) < 0.02 for start in starts]
+        assert sum(agree) >= 5, (text, found, err)
+        best = max(score for (_, score), ok in zip(found, agree, strict=True) if ok)
+        assert best > 0.99, (text, found)
+        synthetic = EspeakRenderer(VoiceSettings()).render(text)
+        assert _find(played, synthetic)[1] < 0.5, text  # it was not the synthetic voice
+
+
+def _read(path: Path) -> str:
+    return path.read_text() if path.exists() else ""

@@ -60,6 +60,7 @@ class RecordedRenderer:
         self._timeout = timeout
         self._target: Future[float] | None = None
         self._lock = threading.Lock()
+        self._level()  # measured now, on the worker, not when the first recording is due
 
     @property
     def settings(self) -> VoiceSettings:
