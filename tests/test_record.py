@@ -498,3 +498,22 @@ def test_run_on_real_devices_plays_the_recordings(
 
 def _read(path: Path) -> str:
     return path.read_text() if path.exists() else ""
+
+
+def test_a_builtin_routine_keeps_its_recordings_in_the_user_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICE_GUIDE_HOME", str(tmp_path / "home"))
+    text = "Never press on the spine or on the front of the neck."
+    loaded = read_routine("neck-and-shoulders")
+    number = next(n for n, line in enumerate(spoken_lines(loaded), 1) if line.text == text)
+    phone = tmp_path / "phone"
+    phone.mkdir()
+    _flite(text, phone / f"{number}.wav")
+    result = CliRunner().invoke(cli, ["record", "neck-and-shoulders", "--from-dir", str(phone)])
+    assert result.exit_code == 0, result.output
+    store = open_recordings(read_routine("neck-and-shoulders"))
+    assert store.folder == tmp_path / "home" / "recordings" / "neck-and-shoulders"
+    assert [clip.text for clip in store.clips] == [text]
+    check = CliRunner().invoke(cli, ["check", "neck-and-shoulders"]).output
+    assert "record them: voice-guide record neck-and-shoulders" in check

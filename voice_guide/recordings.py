@@ -69,12 +69,16 @@ class Stale:
     """The words the recording says."""
 
 
+def _builtin(loaded: LoadedRoutine) -> bool:
+    source = Path(loaded.source).resolve()
+    return source in {Path(info.path).resolve() for info in available_routines() if info.builtin}
+
+
 def recordings_dir(loaded: LoadedRoutine) -> Path:
     """Where the recordings of a routine live: beside its file, or, for a built-in routine,
     in the user data folder (the package's own folder is not the user's to write)."""
     source = Path(loaded.source)
-    builtin = {Path(info.path).resolve() for info in available_routines() if info.builtin}
-    if source.resolve() in builtin:
+    if _builtin(loaded):
         return paths.data_dir() / "recordings" / source.stem
     return source.with_name(source.stem + SUFFIX)
 
@@ -217,7 +221,7 @@ def recording_problems(loaded: LoadedRoutine) -> list[Problem]:
     except RecordingsError as error:
         return [Problem(source, None, None, f"{error} (the synthetic voice says everything)", True)]
     missing, stale = store.review(spoken_lines(loaded))
-    record = f"voice-guide record {source}"
+    record = f"voice-guide record {Path(source).stem if _builtin(loaded) else source}"
     problems = []
     for old in stale:
         line, column = loaded.marks.locate(old.line.loc or ())
