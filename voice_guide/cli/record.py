@@ -61,13 +61,15 @@ class _Keyboard:
         return self._lines.get()
 
     def wants_out(self) -> bool:
-        """True when s or q was typed (kept as the next answer); other input waits."""
-        if self._held is None:
+        """True when s or q was typed (kept as the next answer). Anything else typed while
+        recording answers no question yet asked: it is dropped."""
+        while self._held is None:
             try:
-                self._held = self._lines.get_nowait()
+                answer = self._lines.get_nowait()
             except queue.Empty:
                 return False
-        return self._held in ("s", "q")
+            self._held = answer if answer in ("s", "q") else None
+        return True
 
 
 class _Session:
