@@ -120,3 +120,10 @@ def test_an_engine_without_transcript_is_judged_by_the_signal():
 def test_an_engine_without_transcript_acts_in_a_quiet_moment(playing):
     gate = SelfVoiceGate(playing, echo_tail=0.4)
     assert gate.reason_to_ignore(_detection(Command.RESUME, None, 2.5, 2.9)) is None
+
+
+def test_own_words_heard_with_a_filler_are_still_the_guides(playing):
+    """The guide said 'continue'; its echo heard as 'okay continue' is still its own voice."""
+    gate = SelfVoiceGate(playing, echo_tail=0.4)
+    own = gate.reason_to_ignore(_detection(Command.RESUME, "okay continue please", 2.1, 2.4))
+    assert own is not None and own.startswith("own voice")

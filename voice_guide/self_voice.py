@@ -25,7 +25,7 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from voice_guide.audio_ring import AudioRing
-from voice_guide.commands import Command, normalize
+from voice_guide.commands import Command, normalize, vocabulary
 from voice_guide.echo_canceller import MAX_DELAY as MAX_ECHO_DELAY
 from voice_guide.echo_canceller import best_fit
 from voice_guide.speech_in.audio import SAMPLE_RATE, resample
@@ -86,6 +86,9 @@ class SelfVoiceGate:
     echo_tail: float = 0.4
     """Seconds after an utterance ends during which its echo can still be heard."""
     offset: float = 0.0
+    language: str = "en"
+    """Whose fillers to see through: "okay a little lighter" is the guide's own "a little
+    lighter" when the guide said that."""
     _mic: AudioRing = field(default_factory=lambda: AudioRing(MIC_SECONDS * SAMPLE_RATE))
 
     def observe(self, block: np.ndarray) -> None:
@@ -104,8 +107,9 @@ class SelfVoiceGate:
             if reason is not None or detection.command in BARGE_IN:
                 return reason
         else:
+            said = self._said(detection.heard)
             for handle in recent:
-                if sounds_like_part_of(detection.heard, handle.text):
+                if any(sounds_like_part_of(words, handle.text) for words in said):
                     return f"own voice: in {handle.text!r}"
         # Only a guide already talking when the person began counts: a cue that starts over
         # a phrase the person had begun in a quiet moment does not make it the guide's.
@@ -113,6 +117,14 @@ class SelfVoiceGate:
         if any(h.text and h.start is not None and h.start < start + HEAD_START for h in talking):
             return "guide speaking: only pause, ouch and next interrupt"
         return None
+
+    def _said(self, heard: str) -> list[str]:
+        """The wording heard and, when it has fillers, the phrase inside it."""
+        try:
+            core = vocabulary(self.language).core(heard)
+        except LookupError:  # a language without a phrase table: compare the wording only
+            core = None
+        return [heard] if core is None or core == normalize(heard) else [heard, core]
 
     def _echo_reason(self, detection: Detection) -> str | None:
         explained = self._echo_explains(detection)

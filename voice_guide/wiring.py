@@ -174,7 +174,7 @@ def listen_live(
         runner,
         listener,
         blocks,
-        SelfVoiceGate(playback, echo_tail=tail),
+        SelfVoiceGate(playback, echo_tail=tail, language=listener.recognizer.language),
         offset=offset,
         restore=restore,
         on_block=(lambda now: keeper.check()) if keeper else None,

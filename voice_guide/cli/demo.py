@@ -130,7 +130,7 @@ def demo(
             runner,
             listener,
             blocks,
-            SelfVoiceGate(speaker.playback),
+            SelfVoiceGate(speaker.playback, language=listener.recognizer.language),
             on_block=report_person,
             stand_in_next=True,  # the simulated person never says "next" at a waiting step
         )
