@@ -375,16 +375,21 @@ def build_stream(
         w.writeframes((np.clip(mix, -1, 1) * 32767).astype("<i2").tobytes())
 
 
-def build_corpus(language: str, work: Path, only: list[str] | None = None) -> list[Stream]:
-    """Synthesize every utterance and write the streams (cached in `work`)."""
+def build_corpus(
+    language: str, work: Path, only: list[str] | None = None, voices: list[str] | None = None
+) -> list[Stream]:
+    """Synthesize every utterance and write the streams (cached in `work`); `only` these
+    voice groups, and of them only these `voices` (names) when given."""
     table = phrase_table(language)
     tts = work / "tts"
     tts.mkdir(parents=True, exist_ok=True)
     streams = []
-    for split, voices in VOICES[language].items():
+    for split, group in VOICES[language].items():
         if only and split not in only:
             continue
-        for v, (name, synth, voice, options) in enumerate(voices):
+        for v, (name, synth, voice, options) in enumerate(group):
+            if voices and name not in voices:
+                continue
 
             def say(text: str, name=name, synth=synth, voice=voice, options=options) -> np.ndarray:
                 key = f"{name}_{hashlib.sha1(text.encode()).hexdigest()[:12]}.wav"
@@ -516,7 +521,6 @@ def judge_stream(path: Path) -> list[Judged]:
     from voice_guide.speech_in.listener import Listener
 
     if _probe is None:
-        os.nice(5)
         _probe = Probe()
     listener = Listener(_probe)
     _probe.listener, _probe.judged = listener, []
@@ -685,6 +689,7 @@ def main() -> None:
     parser.add_argument("--language", default="en")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "vg-bench")
     parser.add_argument("--split", action="append", help="only these voice groups (repeatable)")
+    parser.add_argument("--voice", action="append", help="only these voices (repeatable)")
     parser.add_argument("--jobs", type=int, default=2, help="streams judged in parallel")
     parser.add_argument("--cost-streams", type=int, default=4, help="streams run as children")
     parser.add_argument("--markdown", type=Path, help="write the tables here")
@@ -699,7 +704,7 @@ def main() -> None:
         return
     args.work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    streams = build_corpus(args.language, args.work, args.split)
+    streams = build_corpus(args.language, args.work, args.split, args.voice)
     print(f"corpus: {len(streams)} streams in {time.time() - t0:.0f} s", file=sys.stderr)
     scores: dict[tuple[str, str, str], Score] = {}
     if args.language == "en":
