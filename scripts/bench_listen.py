@@ -476,12 +476,12 @@ class Probe:
         alone = sphinx.verdict(scores) if extra <= 0.6 else None
         embedding = head.model.choose(probabilities)
         consulted, fused = False, None
-        sure, settled = self.fused.head_verdict(probabilities)
+        sure, settled = self.fused.settings.verdict(probabilities, head.model.threshold)
         if sure:
             fused = settled
         else:
             consulted = True
-            combined = self.fused.combine(probabilities, sphinx_command, margin)
+            combined = self.fused.settings.combine(probabilities, sphinx_command, margin)
             if extra <= 0.6 and combined is not None:
                 fused = sphinx_command
         self.judged.append(
@@ -698,7 +698,11 @@ def main() -> None:
     parser.add_argument(
         "--plot-only", nargs="+", type=Path, help="plot these saved --markdown tables and exit"
     )
+    parser.add_argument("--tune", type=Path, help="FusionSettings grid on saved dev --records")
     args = parser.parse_args()
+    if args.tune:
+        tune(args.tune)
+        return
     if args.plot_only:
         plot(args.plot_only, args.plot or Path("listening.png"))
         return
@@ -786,6 +790,56 @@ def main() -> None:
         args.markdown.write_text(table + "\n", encoding="utf-8")
     if args.plot and args.markdown:
         plot([args.markdown], args.plot)
+
+
+def tune(records_path: Path) -> None:
+    """How FusionSettings trade commands for false accepts on saved --records (dev voices
+    only: held-out voices must not choose the settings)."""
+    from itertools import product
+
+    from voice_guide.speech_in.command_model import CommandModel
+    from voice_guide.speech_in.embedding_engine import FusionSettings
+
+    threshold = CommandModel.load().threshold
+    records = json.loads(records_path.read_text())
+    if any(r["split"] != "dev" for r in records):
+        raise SystemExit("tune on dev voices only (--split dev records)")
+    print("sure_other | sure_command | min_log_odds | safety | table | pain | FA/min | consulted")
+    for sure_other, sure_command, min_odds, safety in product(
+        (0.9, 0.97, 0.99), (0.9, 0.97, 0.99), (0.0, 1.0, 2.0), (-3.0, -2.0, -1.0)
+    ):
+        settings = FusionSettings(sure_other, sure_command, min_odds, safety)
+        score, consulted, judged = Score(), 0, 0
+        for r in records:
+            detections = []
+            for j in r["judged"]:
+                heard, asked = _fused_again(j["raw"], settings, threshold)
+                consulted, judged = consulted + asked, judged + 1
+                if heard:
+                    detections.append({"command": heard, "detected_at": j["end"]})
+            stream = Stream("", r["split"], r["condition"], r["kind"], Path(r["stream"]))
+            stream.items, stream.seconds = [Item(**i) for i in r["items"]], r["seconds"]
+            score.add(stream, detections)
+        row = score.row()
+        print(
+            f"{sure_other} | {sure_command} | {min_odds} | {safety} | {row['table']:.3f} | "
+            f"{row['pain']:.3f} | {row['fa_per_min']:.2f} | {consulted / max(1, judged):.2f}"
+        )
+
+
+def _fused_again(raw: dict, settings, threshold) -> tuple[str | None, bool]:
+    """FusedRecognizer's decision from recorded scores under other settings:
+    (command value or None, whether PocketSphinx was consulted)."""
+    from voice_guide.speech_in.command_model import OTHER
+
+    p = {(k if k == OTHER else Command(k)): v for k, v in raw["p"].items()}
+    sure, command = settings.verdict(p, threshold)
+    if sure:
+        return command and command.value, False
+    command = raw["sphinx"] and Command(raw["sphinx"])
+    if raw["extra"] > 0.6 or settings.combine(p, command, raw["margin"]) is None:
+        return None, True
+    return command.value, True
 
 
 def read_table(path: Path) -> list[dict[str, str]]:

@@ -14,6 +14,7 @@ phrase's command. Two engines whose errors differ rarely both accept a wrong com
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,6 +137,36 @@ class FusionSettings:
     safety_log_odds: float = -2.0
     """The same for pause and pain: a missed "ouch" costs more than a false one."""
 
+    def verdict(
+        self, probabilities: Mapping[Command | str, float], threshold: Callable[[Command], float]
+    ) -> tuple[bool, Command | None]:
+        """(whether the head settles it alone, the command it settles on or None).
+
+        Sure: p(other) or p(command) at or above the sure levels; a safety command (pause,
+        pain) at or above the head's own `threshold` is acted on too, without PocketSphinx,
+        which may add a missed "ouch" but never veto one.
+        """
+        best = max(probabilities, key=probabilities.__getitem__)
+        if best == OTHER:
+            return probabilities[OTHER] >= self.sure_other, None
+        command = Command(best)
+        p = probabilities[best]
+        if p >= self.sure_command or (command.is_safety and p >= threshold(command)):
+            return True, command
+        return False, None
+
+    def combine(
+        self, probabilities: Mapping[Command | str, float], command: Command | None, margin: float
+    ) -> float | None:
+        """PocketSphinx's `margin` for `command` plus the head's log-odds for it, when that
+        clears the level needed to act; else None."""
+        if command is None:
+            return None
+        p = min(max(probabilities.get(command, 0.0), 1e-6), 1 - 1e-6)
+        log_odds = margin + math.log(p / (1 - p))
+        needed = self.safety_log_odds if command.is_safety else self.min_log_odds
+        return log_odds if log_odds >= needed else None
+
 
 class FusedRecognizer:
     """The command head first; PocketSphinx's verifier only when the head is unsure."""
@@ -194,7 +225,7 @@ class FusedRecognizer:
         self.head.cancel()
         audio = np.concatenate(self._chunks)
         self._chunks = []
-        sure, command = self.head_verdict(probabilities)
+        sure, command = self.settings.verdict(probabilities, self.head.model.threshold)
         if sure:
             if command is None:
                 return None
@@ -202,46 +233,11 @@ class FusedRecognizer:
         self.consulted += 1
         scores = self.sphinx.score(audio)
         command = None if scores.phrase is None else self.sphinx.vocabulary.command(scores.phrase)
-        log_odds = self.combine(probabilities, command, self.sphinx.margin(scores))
+        log_odds = self.settings.combine(probabilities, command, self.sphinx.margin(scores))
         if command is None or log_odds is None:
             return None
         confidence = 1.0 / (1.0 + math.exp(-log_odds))
         return Hypothesis(command, scores.phrase, scores.start, scores.end, round(confidence, 3))
-
-    def head_verdict(
-        self, probabilities: dict[Command | str, float]
-    ) -> tuple[bool, Command | None]:
-        """(whether the head settles it alone, the command it settles on or None).
-
-        Sure: p(other) or p(command) at or above the sure levels; a safety command (pause,
-        pain) at or above the head's own threshold is acted on too, without PocketSphinx,
-        which may add a missed "ouch" but never veto one.
-        """
-        s = self.settings
-        best = max(probabilities, key=probabilities.__getitem__)
-        if best == OTHER:
-            return probabilities[OTHER] >= s.sure_other, None
-        command = Command(best)
-        p = probabilities[best]
-        if p >= s.sure_command or (command.is_safety and p >= self.head.model.threshold(command)):
-            return True, command
-        return False, None
-
-    def combine(
-        self, probabilities: dict[Command | str, float], command: Command | None, margin: float
-    ) -> float | None:
-        """PocketSphinx's margin for `command` plus the head's log-odds for it, when that
-        clears the level needed to act; else None."""
-        if command is None:
-            return None
-        p = min(max(probabilities.get(command, 0.0), 1e-6), 1 - 1e-6)
-        log_odds = margin + math.log(p / (1 - p))
-        s = self.settings
-        return (
-            log_odds
-            if log_odds >= (s.safety_log_odds if command.is_safety else s.min_log_odds)
-            else None
-        )
 
 
 register_engine(
