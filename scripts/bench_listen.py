@@ -405,7 +405,11 @@ def build_corpus(
                     ("talk", talk, TALK_GAP),
                     ("near", near, NEAR_GAP),
                 ):
-                    path = work / f"{language}_{name}_{condition}_{kind}.wav"
+                    # the stream's texts in its name: a changed phrase table is a new stream
+                    texts = hashlib.sha1("|".join(i.text for _, i in pieces).encode())
+                    path = (
+                        work / f"{language}_{name}_{condition}_{kind}_{texts.hexdigest()[:8]}.wav"
+                    )
                     stream = Stream(name, split, condition, kind, path)
                     fresh = [(a, Item(i.kind, i.text, i.command, 0, 0)) for a, i in pieces]
                     build_stream(stream, fresh, gap, seed=1000 * v + 10 * c + len(kind))

@@ -484,6 +484,13 @@ ROUNDS = (
         phrase_voices=45, pain_voices=70, conversation_voices=2, near_voices=3, guide_voices=2,
         ngram_count=800, background_count=150,
     ),
+    # the natural wordings that joined the phrase table (88 phrases, fillers) after the first
+    # two rounds were made; a fresh run has them in every round
+    Plan(
+        phrase_voices=5, pain_voices=10, wording_count=300, around_count=0,
+        conversation_voices=0, near_voices=1, guide_voices=0, ngram_count=100,
+        background_count=20,
+    ),
 )  # fmt: skip
 """The shipped head's data: every round's examples (round i seeded with seed + i)."""
 
