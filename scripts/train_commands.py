@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from voice_guide.commands import Command, normalize, phrase_table, wordings
 from voice_guide.room import BEDS
-from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav, resample
+from voice_guide.speech_in.audio import SAMPLE_RATE, AudioFormatError, read_wav, resample
 from voice_guide.speech_in.command_model import OTHER, CommandModel, HeadWeights
 from voice_guide.speech_in.embedding import SpeechEmbedding
 from voice_guide.speech_in.vad import FRAME_SAMPLES, Segmenter, SileroVad
@@ -259,8 +259,8 @@ def _make(task: Task) -> list[tuple[np.ndarray, str, str]]:
     assert _maker is not None
     try:
         return _maker.make(task)
-    except subprocess.CalledProcessError:
-        return []  # a voice/variant the synthesizer refused: skip this example
+    except (subprocess.CalledProcessError, AudioFormatError):
+        return []  # a voice/variant the synthesizer refused, or an empty take: skip it
 
 
 # -- the texts ----------------------------------------------------------------------------
