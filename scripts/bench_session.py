@@ -119,6 +119,12 @@ class DemoRun:
         return statistics.fmean(s.load for s in self.samples) if self.samples else None
 
     @property
+    def listener(self) -> str:
+        """The demo's own line naming the engine it listened with (and why auto chose it)."""
+        lines = [line for line in self.stderr.splitlines() if "listening with" in line]
+        return lines[0].removeprefix("voice-guide: ").strip() if lines else "not reported"
+
+    @property
     def ended(self) -> bool:
         return any(e["event"] == "end" for e in self.events)
 
@@ -148,10 +154,13 @@ def _rss_mb(pid: int) -> float | None:
     return int(match.group(1)) / 1024 if match else None
 
 
-def run_demo(routine: str | Path, options: Sequence[str], transcript: Path) -> DemoRun:
-    """Run `voice-guide demo ROUTINE OPTIONS --transcript T --quiet`, sampling its memory."""
+def run_demo(
+    routine: str | Path, options: Sequence[str], transcript: Path, *, engine: str
+) -> DemoRun:
+    """Run `voice-guide demo ROUTINE OPTIONS --engine E --transcript T --quiet`, sampling its
+    memory."""
     transcript.unlink(missing_ok=True)
-    argv = [*demo_command(), "demo", str(routine), *options]
+    argv = [*demo_command(), "demo", str(routine), *options, "--engine", engine]
     argv += ["--transcript", str(transcript), "--quiet"]
     started = time.monotonic()
     child = subprocess.Popen(
@@ -505,7 +514,7 @@ def soak(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, Any]
         file=sys.stderr,
         flush=True,
     )
-    run = run_demo(path, options, work / "soak.jsonl")
+    run = run_demo(path, options, work / "soak.jsonl", engine=args.engine)
     drifts, moved = timer_drift(run.events, routine)
     speech_h = sum(b - a for a, b in SpeechTimes(routine).intervals(run.events)) / 3600
     outcomes = person_outcomes(run.events)
@@ -546,6 +555,7 @@ def soak(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, Any]
         "load": run.load,
     }
     out.append("### Soak\n")
+    out.append(f"Listener: {run.listener}.\n")
     out.append(
         table(
             ["measure", "value"],
@@ -729,13 +739,13 @@ class Probe:
     recoveries: list[float]
 
 
-def probe(name: str, voice: str, until: float, work: Path) -> Probe:
+def probe(name: str, voice: str, until: float, work: Path, engine: str) -> Probe:
     options: list[str] = []
     recoveries: list[float] = []
     for _ in range(PROBE_TRIES):
         cap = ["--person-voice", voice, "--max-minutes", f"{until / 60:.3f}"]
         nobody = [] if options else ["--no-person"]
-        run = run_demo(name, [*options, *nobody, *cap], work / "probe.jsonl")
+        run = run_demo(name, [*options, *nobody, *cap], work / "probe.jsonl", engine=engine)
         stall = stalled_at(run.events)
         if stall is None:
             break
@@ -753,6 +763,7 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
     phrases = ["pause", "next", "lighter"] if args.quick else BARGE_PHRASES
     trials: list[Trial] = []
     notes: list[str] = []
+    listeners: set[str] = set()
     for name, steps in plan.items():
         routine = load_routine(name)
         spans = {s.index: s for s in build_timeline(routine).steps}
@@ -762,7 +773,7 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
             print(
                 f"barge-in: {name} step {index} ({voice}): probing ...", file=sys.stderr, flush=True
             )
-            found = probe(name, voice, spans[index].start + 60, work)
+            found = probe(name, voice, spans[index].start + 60, work, args.engine)
             if found.recoveries:
                 notes.append(
                     f"{name} ({voice}): the guide paused itself on its own echo at "
@@ -783,7 +794,8 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
                     file=sys.stderr,
                     flush=True,
                 )
-                run = run_demo(name, options, work / "barge.jsonl")
+                run = run_demo(name, options, work / "barge.jsonl", engine=args.engine)
+                listeners.add(run.listener)
                 if run.unspoken:
                     notes.append(
                         f"{name} step {index} {phrase!r}: {run.unspoken} utterances "
@@ -834,6 +846,7 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
         "notes": notes,
     }
     out.append("### Barge-in\n")
+    out.append(f"Listener: {'; '.join(sorted(listeners))}.\n")
     out.append(
         f"Barge-in commands (pause, stop, ouch, ow, that hurts, next) "
         f"begun {args.barge_offset:g} s "
@@ -951,10 +964,12 @@ def self_trigger(args: argparse.Namespace, work: Path, out: list[str]) -> dict[s
         wake += say_option(at, RECOVERY[0])
         at += RECOVER_EVERY
     rows, summary = [], {}
+    listeners: set[str] = set()
     for label, options in rooms:
         for mode, extra in (("nobody", ["--no-person"]), ("continue/min", wake)):
             print(f"self-trigger: {label}, {mode} ...", file=sys.stderr, flush=True)
-            run = run_demo(path, [*options, *extra, *cap], work / "self.jsonl")
+            run = run_demo(path, [*options, *extra, *cap], work / "self.jsonl", engine=args.engine)
+            listeners.add(run.listener)
             spans = speech.intervals(run.events)
             spoken = sum(b - a for a, b in spans) / 3600
             triggers = false_accepts(run.events)
@@ -996,6 +1011,7 @@ def self_trigger(args: argparse.Namespace, work: Path, out: list[str]) -> dict[s
             if mode == "nobody" and stall is None and run.ended:
                 break  # the session ran through on its own: no need to wake it
     out.append("### Self-triggers\n")
+    out.append(f"Listener: {'; '.join(sorted(listeners))}.\n")
     out.append(
         "'nobody': --no-person, exactly the guide and its echo; a command the echo triggers "
         "can leave the session paused for good, and then nothing more is said. "
@@ -1041,6 +1057,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
     parser.add_argument("--plot", help="soak: PNG of RSS over session time")
     parser.add_argument("--work", type=Path, help="keep transcripts and routines here")
+    parser.add_argument(
+        "--engine", default="auto", help="passed to every demo: auto or an engine's name"
+    )
     parser.add_argument(
         "--soak-minutes",
         type=float,
