@@ -783,7 +783,8 @@ def barge_in(args: argparse.Namespace, work: Path, out: list[str]) -> dict[str, 
             if index not in found.starts:
                 notes.append(f"{name} ({voice}): step {index} never started; no trials there")
                 continue
-            at = found.starts[index] + args.barge_offset
+            # On the 0.1 s grid of --say (M:SS.s): the phrase begins exactly at `at`.
+            at = math.ceil((found.starts[index] + args.barge_offset) * 10) / 10
             for phrase in phrases:
                 options = [*found.options, *say_option(at, phrase), "--person-voice", voice]
                 # A polite phrase waits for the guide to fall silent, which can take a while.
