@@ -77,10 +77,11 @@ POLL = 0.01
 HEARD_WITHIN = 3.0
 """A command heard later than this after the phrase ends counts as missed."""
 SECONDS_PER_WORD = 0.45
-SPEECH_SLACK = 1.5
-"""The guide is taken to be quiet this long after its queued sentences, SECONDS_PER_WORD a
-word from the time each `say` line appeared (espeak-ng's default rate is about 2.9 words a
-second)."""
+"""A sentence queued by a `say` line lasts at most this long per word (espeak-ng's default
+rate is about 2.9 words a second): a sentence still being rendered is not silence yet."""
+QUIET_FOR = 1.2
+"""The room counts as quiet after this long without a frame louder than SILENCE_DBFS on the
+sink's monitor (the self-voice gate still drops words heard in the guide's echo tail)."""
 SILENCE_DBFS = -45.0
 
 
@@ -136,17 +137,56 @@ class Transcript:
     def since(self, wall: float) -> list[tuple[float, dict[str, Any]]]:
         return [(seen, event) for seen, event in list(self.lines) if seen >= wall]
 
-    def quiet_at(self) -> float:
+    def queued_until(self) -> float:
         """Wall time the guide's queued sentences should be over (they play back to back)."""
         end = 0.0
         for seen, event in list(self.lines):
             if event["event"] == "say":
                 end = max(end, seen) + SECONDS_PER_WORD * len(event["text"].split())
-        return end + SPEECH_SLACK if end else 0.0
+        return end
 
     def stop(self) -> None:
         self._done.set()
         self._thread.join()
+
+
+class RoomLevel:
+    """Listens to the sink's monitor (parec) and notes the last time anything was loud."""
+
+    def __init__(self, sink: NullSink) -> None:
+        self.loud_at = time.monotonic()
+        self._child = subprocess.Popen(
+            [
+                "parec",
+                f"--device={sink.sink}.monitor",
+                "--format=s16le",
+                "--rate=16000",
+                "--channels=1",
+                "--raw",
+            ],
+            env={**os.environ, **sink.env},
+            stdout=subprocess.PIPE,
+        )
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        assert self._child.stdout is not None
+        threshold = 32768 * 10 ** (SILENCE_DBFS / 20)
+        while frame := self._child.stdout.read(320):  # 10 ms
+            samples = np.frombuffer(frame[: len(frame) // 2 * 2], dtype=np.int16)
+            if np.sqrt(np.mean(samples.astype(np.float64) ** 2)) > threshold:
+                self.loud_at = time.monotonic()
+
+    def stop(self) -> None:
+        self._child.terminate()
+        self._child.wait()
+        self._thread.join()
+
+
+def quiet_at(transcript: Transcript, room: RoomLevel) -> float:
+    """Wall time the guide is quiet: nothing queued is left to say and the room is silent."""
+    return max(transcript.queued_until(), room.loud_at) + QUIET_FOR
 
 
 @dataclass(frozen=True)
@@ -177,12 +217,14 @@ def wait_until(predicate: Any, timeout: float) -> bool:
     return False
 
 
-def play_trial(sink: NullSink, transcript: Transcript, phrase: str, voice: str, wav: Path) -> Trial:
+def play_trial(
+    sink: NullSink, room: RoomLevel, transcript: Transcript, phrase: str, voice: str, wav: Path
+) -> Trial:
     expected = parse_command(phrase)
     assert expected is not None
     with wave.open(str(wav), "rb") as clip:
         duration = clip.getnframes() / clip.getframerate()
-    wait_until(lambda: time.monotonic() >= transcript.quiet_at(), 60)
+    wait_until(lambda: time.monotonic() >= quiet_at(transcript, room), 60)
     began = time.monotonic()
     subprocess.run(["paplay", str(wav)], env={**os.environ, **sink.env}, check=True, timeout=30)
     ended = time.monotonic()
@@ -311,6 +353,31 @@ def git_head() -> str:
     return done.stdout.strip() or "unknown"
 
 
+def session(
+    sink: NullSink,
+    work: Path,
+    engine: str,
+    plan: list[tuple[str, str]],
+    clips: dict[tuple[str, str], Path],
+) -> tuple[list[Trial], RunStats]:
+    """One `voice-guide run` on the sink, the planned phrases played into it one by one."""
+    child = start_run(sink, work, engine)
+    transcript = Transcript(work / "live.jsonl")
+    room = RoomLevel(sink)
+    trials = []
+    try:
+        if wait_until(lambda: any(e["event"] == "step" for _, e in transcript.lines), 120):
+            for n, (phrase, voice) in enumerate(plan, 1):
+                trials.append(
+                    play_trial(sink, room, transcript, phrase, voice, clips[phrase, voice])
+                )
+                print(f"{n}/{len(plan)} {phrase!r} {voice}: {trials[-1].result}", file=sys.stderr)
+    finally:
+        room.stop()
+        stats = stop_run(child, transcript, work)
+    return trials, stats
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=24, help="phrases to play")
@@ -329,29 +396,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             (work / "pulse").mkdir(exist_ok=True)
             with null_sink(work / "pulse") as sink:
-                child = start_run(sink, work, args.engine)
-                transcript = Transcript(work / "live.jsonl")
-                ready = wait_until(
-                    lambda: any(e["event"] == "step" for _, e in transcript.lines), 120
-                )
-                trials = []
-                if ready:
-                    for n, (phrase, voice) in enumerate(plan, 1):
-                        trials.append(
-                            play_trial(sink, transcript, phrase, voice, clips[phrase, voice])
-                        )
-                        t = trials[-1]
-                        print(
-                            f"{n}/{len(plan)} {phrase!r} {voice}: {t.result} {t.delay}",
-                            file=sys.stderr,
-                        )
-                stats = stop_run(child, transcript, work)
+                trials, stats = session(sink, work, args.engine, plan, clips)
         except SinkError as error:
             print(f"bench_live: {error}", file=sys.stderr)
             return 2
-        if not ready:
-            print(f"bench_live: the run never started a step: {stats.listener}", file=sys.stderr)
-            return 1
+    if not trials:
+        print(f"bench_live: the run never started a step: {stats.listener}", file=sys.stderr)
+        return 1
     text = report(trials, stats, args.engine)
     print(text)
     if args.markdown:
