@@ -57,6 +57,7 @@ PHRASES = [
 ]
 """Said in this order, cycled: every pause is followed by a phrase that resumes."""
 VOICES = ["rms", "slt", "awb", "kal16"]
+STEPS = 20
 ROUTINE = """\
 title: Live latency
 pressure:
@@ -67,11 +68,13 @@ pressure:
     4: {name: firm, technique: Forearms.}
   start: 2
 steps:
-  - id: rest
-    say: Glide your palms slowly over the shoulders.
-    duration: 60m
-    area: shoulders
-"""
+""" + "".join(
+    f"  - {{id: glide-{n}, say: Glide your palms slowly over the shoulders., duration: 3m, "
+    "area: shoulders}\n"
+    for n in range(1, STEPS + 1)
+)
+"""STEPS timed steps of the same stroke: a "next" heard by mistake moves on and the run goes
+on listening (one step would end the session)."""
 POLL = 0.01
 """Seconds between reads of the transcript."""
 HEARD_WITHIN = 3.0
@@ -255,6 +258,9 @@ class RunStats:
     cpu: float
     session: float
     load: float
+    ended: bool
+    """The session ended (a misheard "end" confirmed, or every step done) before the last
+    phrase: phrases after that are misses."""
 
 
 def start_run(sink: NullSink, work: Path, engine: str) -> subprocess.Popen[str]:
@@ -276,7 +282,7 @@ def start_run(sink: NullSink, work: Path, engine: str) -> subprocess.Popen[str]:
 
 def stop_run(child: subprocess.Popen[str], transcript: Transcript, work: Path) -> RunStats:
     """Ctrl-C the run (it saves the session) and read what it cost."""
-    child.send_signal(signal.SIGINT)
+    os.kill(child.pid, signal.SIGINT)  # not send_signal: its poll() would reap the child
     _, _, usage = os.wait4(child.pid, 0)
     transcript.stop()
     stderr = (work / "run.err").read_text(encoding="utf-8")
@@ -288,6 +294,7 @@ def stop_run(child: subprocess.Popen[str], transcript: Transcript, work: Path) -
         usage.ru_utime + usage.ru_stime,
         max((e["t"] for e in events), default=0.0),
         os.getloadavg()[0],
+        any(e["event"] == "end" for e in events),
     )
 
 
@@ -329,7 +336,9 @@ def report(trials: list[Trial], stats: RunStats, engine: str) -> str:
         f"ms longer than the audio (median). The run: peak RSS {stats.peak_mb:.0f} MB, "
         f"{stats.cpu:.1f} s of CPU in {stats.session:.0f} s of session "
         f"(CPU {stats.cpu / stats.session if stats.session else 0:.2f} s per second, "
-        "speech out included).\n"
+        "speech out included)."
+        + (" The session ended before the last phrase." if stats.ended else "")
+        + "\n"
     )
     table = [
         "| phrase | said | acted on | missed | wrong | delay p50 s | delay p95 s |",
