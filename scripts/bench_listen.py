@@ -544,13 +544,6 @@ def judge_stream(path: Path) -> list[Judged]:
     return _probe.judged
 
 
-def detections_of(judged: list[Judged], listener: str) -> list[dict]:
-    """The detections `listener` would have emitted (as `listen --json` lines)."""
-    return [
-        {"command": j.heard[listener], "detected_at": j.end} for j in judged if j.heard[listener]
-    ]
-
-
 # -- judging: child processes (RTF, RSS; Korean) ---------------------------------------------
 
 
@@ -697,6 +690,61 @@ def cost(streams: list[Stream], engines: list[str], language: str, count: int) -
     return lines
 
 
+def judge_all(streams: list[Stream], jobs: int) -> list[dict]:
+    """Every stream through the probe, `jobs` at a time: one record per stream."""
+    records = []
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        results = pool.imap(judge_stream, [s.path for s in streams])
+        for stream, judged in zip(streams, results, strict=True):
+            records.append(
+                {
+                    "stream": stream.path.name,
+                    "voice": stream.voice,
+                    "split": stream.split,
+                    "condition": stream.condition,
+                    "kind": stream.kind,
+                    "seconds": stream.seconds,
+                    "items": [vars(i) for i in stream.items],
+                    "judged": [vars(j) for j in judged],
+                }
+            )
+            print(f"  {stream.path.name}: {len(judged)} utterances", file=sys.stderr)
+    return records
+
+
+def stream_of(record: dict, work: Path) -> Stream:
+    """The Stream a saved record was judged on."""
+    stream = Stream(
+        record.get("voice", record["stream"].split("_")[1]),
+        record["split"],
+        record["condition"],
+        record["kind"],
+        work / record["stream"],
+    )
+    stream.items, stream.seconds = [Item(**i) for i in record["items"]], record["seconds"]
+    return stream
+
+
+def scored(records: list[dict], work: Path) -> tuple[dict[tuple[str, str, str], Score], int, int]:
+    """Scores per (listener, voices, condition) from saved records; utterances on which the
+    fusion consulted PocketSphinx, and all utterances."""
+    scores: dict[tuple[str, str, str], Score] = {}
+    consulted = judged = 0
+    for record in records:
+        stream = stream_of(record, work)
+        for listener in LISTENERS:
+            score = scores.setdefault((listener, stream.split, stream.condition), Score())
+            heard = [j for j in record["judged"] if j["heard"][listener]]
+            score.add(
+                stream, [{"command": j["heard"][listener], "detected_at": j["end"]} for j in heard]
+            )
+            if stream.kind == "commands" and stream.condition == "clean":
+                score.decisions += [j["seconds"][listener] for j in record["judged"]]
+        consulted += sum(j["consulted"] for j in record["judged"])
+        judged += len(record["judged"])
+    return scores, consulted, judged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--language", default="en")
@@ -712,6 +760,7 @@ def main() -> None:
         "--plot-only", nargs="+", type=Path, help="plot these saved --markdown tables and exit"
     )
     parser.add_argument("--tune", type=Path, help="FusionSettings grid on saved dev --records")
+    parser.add_argument("--from-records", type=Path, help="tabulate saved --records, no judging")
     args = parser.parse_args()
     if args.tune:
         tune(args.tune)
@@ -726,33 +775,14 @@ def main() -> None:
     scores: dict[tuple[str, str, str], Score] = {}
     if args.language == "en":
         listeners = list(LISTENERS)
-        consulted = judged_count = 0
-        records = []
-        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-            results = pool.imap(judge_stream, [s.path for s in streams])
-            for stream, judged in zip(streams, results, strict=True):
-                for listener in listeners:
-                    key = (listener, stream.split, stream.condition)
-                    score = scores.setdefault(key, Score())
-                    score.add(stream, detections_of(judged, listener))
-                    if stream.kind == "commands" and stream.condition == "clean":
-                        score.decisions += [j.seconds[listener] for j in judged]
-                consulted += sum(j.consulted for j in judged)
-                judged_count += len(judged)
-                records.append(
-                    {
-                        "stream": stream.path.name,
-                        "split": stream.split,
-                        "condition": stream.condition,
-                        "kind": stream.kind,
-                        "seconds": stream.seconds,
-                        "items": [vars(i) for i in stream.items],
-                        "judged": [vars(j) for j in judged],
-                    }
-                )
-                print(f"  {stream.path.name}: {len(judged)} utterances", file=sys.stderr)
+        if args.from_records:
+            records = json.loads(args.from_records.read_text())
+            streams = [stream_of(r, args.work) for r in records]
+        else:
+            records = judge_all(streams, args.jobs)
         if args.records:
             args.records.write_text(json.dumps(records))
+        scores, consulted, judged_count = scored(records, args.work)
         note = (
             f"The fusion consulted PocketSphinx on {consulted} of {judged_count} utterances "
             f"({consulted / max(1, judged_count):.0%})."
@@ -830,9 +860,7 @@ def tune(records_path: Path) -> None:
                 consulted, judged = consulted + asked, judged + 1
                 if heard:
                     detections.append({"command": heard, "detected_at": j["end"]})
-            stream = Stream("", r["split"], r["condition"], r["kind"], Path(r["stream"]))
-            stream.items, stream.seconds = [Item(**i) for i in r["items"]], r["seconds"]
-            score.add(stream, detections)
+            score.add(stream_of(r, Path()), detections)
         row = score.row()
         print(
             f"{sure_other} | {sure_command} | {min_odds} | {safety} | {row['table']:.3f} | "
