@@ -887,6 +887,8 @@ def read_table(path: Path) -> list[dict[str, str]]:
     """Rows of the main table written by --markdown, as {column: text}."""
     rows = []
     for line in path.read_text().splitlines():
+        if line.startswith("|---"):
+            continue
         if line.startswith("| listener") or (rows and line.startswith("| ")):
             rows.append(line.strip("|").split("|"))
         elif rows:
