@@ -219,8 +219,20 @@ def _write(path: Path, audio: np.ndarray) -> Path:
     return path
 
 
-MISSED = [("pause", "wait"), ("repeat", "repeat"), ("resume", "continue")]
-"""Commands the shipped command model misses in flite kal16 at a higher pitch and speed."""
+SPOKEN = [
+    ("pause", "wait"),
+    ("repeat", "repeat"),
+    ("resume", "continue"),
+    ("help", "help"),
+    ("next", "next"),
+    ("time", "how long"),
+    ("great", "perfect"),
+    ("back", "go back"),
+    ("stronger", "harder"),
+    ("lighter", "softer"),
+]
+"""Ten commands: at a fast, high rendering of flite kal16 the shipped model misses several of
+them (which ones moves when the model is retrained, so the test counts rather than names)."""
 
 
 def test_enrollment_from_a_folder_improves_a_voice_the_model_misses(tmp_path):
@@ -229,16 +241,16 @@ def test_enrollment_from_a_folder_improves_a_voice_the_model_misses(tmp_path):
     rng = np.random.default_rng(0)
     folder = tmp_path / "kal"
     folder.mkdir()
-    for command, text in [*MISSED, ("lighter", "a little lighter"), ("pain", "ouch")]:
+    for command, text in [*SPOKEN, ("pain", "ouch")]:
         slow = _flite(text, 1.11, 85)
         _write(folder / f"{command}-1.wav", slow)
         noise = pink_noise(len(slow), rng)
         noisy = slow + noise * np.sqrt(np.mean(slow**2) / np.mean(noise**2)) / 10
         _write(folder / f"{command}-2.wav", noisy)
-    quiet = np.zeros(SAMPLE_RATE // 2, np.float32)
+    quiet = np.zeros(SAMPLE_RATE, np.float32)
     parts = [quiet]
-    for _, text in MISSED:
-        parts += [_flite(text, 0.9, 110), quiet, quiet]
+    for _, text in SPOKEN:
+        parts += [_flite(text, 0.75, 170), quiet]
     test_wav = _write(tmp_path / "test.wav", np.concatenate(parts))
 
     def heard(*extra: str) -> list[str]:
@@ -249,6 +261,8 @@ def test_enrollment_from_a_folder_improves_a_voice_the_model_misses(tmp_path):
     before = heard()
     assert _run("enroll", "Kal", "--from-dir", str(folder)).exit_code == 0
     after = heard("--speaker", "kal")
-    wanted = [command for command, _ in MISSED]
-    assert sum(c in wanted for c in before) < len(wanted), f"the model already hears {before}"
-    assert after == wanted, f"unenrolled {before}, enrolled {after}"
+    wanted = {command for command, _ in SPOKEN}
+    assert len(wanted - set(before)) >= 2, f"the model already hears {before}"
+    assert set(after) <= wanted, f"enrolled, it heard a command nobody said: {after}"
+    gained = len(wanted & set(after)) - len(wanted & set(before))
+    assert gained >= 2, f"unenrolled {before}, enrolled {after}"

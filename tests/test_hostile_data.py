@@ -1126,10 +1126,17 @@ def test_a_truncated_model_file_is_not_loaded_even_unverified(
     assert find_model("xx") is None
 
 
+# Each member is followed by a pause, so the install is still at work when it is killed
+# (on a loaded machine a full-speed install could finish, and clean up, between two polls).
 _KILLED_INSTALL = """
-import sys, time
+import shutil, sys, time
 from pathlib import Path
 from voice_guide.speech_in.model_install import extract_model
+copy = shutil.copyfileobj
+def slow_copy(*args, **kwargs):
+    copy(*args, **kwargs)
+    time.sleep(0.2)
+shutil.copyfileobj = slow_copy
 extract_model(Path(sys.argv[1]), sys.argv[2], "xx", models_dir=Path(sys.argv[3]))
 """
 
