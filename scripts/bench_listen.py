@@ -11,7 +11,6 @@ bed at 10 dB SNR, by voices in three groups:
              voice kal of scripts/train_commands.py, recorded at 16 kHz);
   sam        SAM "Software Automatic Mouth" (npm sam-js, six presets), a synthesizer family
              left out of all training and tuning.
-Festival and Piper voices are reserved for outside evaluation and never used here.
 
 English: every utterance the Listener cuts from a stream is judged once by PocketSphinx (its
 two decodings and verifier) and once by the embedding head, and the three listeners'
