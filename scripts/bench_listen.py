@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import multiprocessing
 import os
 import shutil
@@ -440,6 +439,9 @@ def build_corpus(
 
 # -- judging: English, every listener from one pass ------------------------------------------
 
+MAX_EXTRA_SPEECH = 0.6  # the Listener's rule: more speech outside the phrase is no command
+PADDING = 0.33  # the segmenter's pre-roll + end wait around an utterance (seconds)
+
 
 @dataclass(frozen=True)
 class Judged:
@@ -454,12 +456,52 @@ class Judged:
     consulted: bool
     """Whether the fusion needed PocketSphinx."""
     raw: dict
-    """The scores behind the decisions (head probabilities, PocketSphinx command, margin,
-    extra speech), for tuning FusionSettings from --records without decoding again."""
+    """The scores behind the decisions (head probabilities; PocketSphinx's command, wording,
+    verifier features and margin; extra speech; CPU times), from which `derive` decides:
+    --reuse and --tune decide again from them without decoding."""
+
+
+def derive(end: float, raw: dict, fused, settings=None, recorded: dict | None = None) -> Judged:
+    """Every listener's decision on one utterance from its `raw` scores, as their finish()
+    decides (`fused`: a FusedRecognizer for its head, PocketSphinx and FusionSettings, or
+    other `settings`). Records made before the wording was kept give PocketSphinx alone's
+    `recorded` decision."""
+    from voice_guide.speech_in.command_model import OTHER
+    from voice_guide.speech_in.embedding_engine import SphinxOpinion
+
+    model, sphinx = fused.head.model, fused.sphinx
+    p = {(k if k == OTHER else Command(k)): v for k, v in raw["p"].items()}
+    command = raw["sphinx"] and Command(raw["sphinx"])
+    whole = raw["extra"] <= MAX_EXTRA_SPEECH  # the Listener keeps a PocketSphinx span
+    if "phrase" in raw:
+        needed = command and sphinx.needed_margin(command, raw["phrase"])
+        alone = command if command and whole and raw["margin"] >= needed else None
+    else:
+        alone = recorded and recorded["pocketsphinx"] and Command(recorded["pocketsphinx"])
+    opinion = SphinxOpinion(command, raw["margin"])
+    decision = (settings or fused.settings).decide(p, model.threshold, lambda: opinion)
+    fusion = decision.command if decision.by_head or whole else None
+    embedding = model.choose(p)
+    return Judged(
+        end=end,
+        heard={
+            "pocketsphinx": alone and alone.value,
+            "embedding": embedding and embedding.value,
+            "fusion": fusion and fusion.value,
+        },
+        seconds={
+            "pocketsphinx": raw["t_sphinx"],
+            "embedding": raw["t_head"],
+            "fusion": raw["t_head"] + (raw["t_sphinx"] if decision.consulted else 0.0),
+        },
+        consulted=decision.consulted,
+        raw=raw,
+    )
 
 
 class Probe:
-    """A Recognizer that scores each utterance with both engines and decides nothing."""
+    """A Recognizer that scores each utterance with both engines (or the head alone, with
+    `sphinx` off) and decides nothing: `cuts` gets (end, raw scores) per utterance."""
 
     def __init__(self) -> None:
         from voice_guide.speech_in.embedding_engine import FusedRecognizer
@@ -469,7 +511,8 @@ class Probe:
         self.description = "benchmark probe"
         self.missing_phrases: list[str] = []
         self.listener = None
-        self.judged: list[Judged] = []
+        self.sphinx = True
+        self.cuts: list[tuple[float, dict]] = []
         self._chunks: list[np.ndarray] = []
 
     def begin(self) -> None:
@@ -485,75 +528,69 @@ class Probe:
         self._chunks = []
 
     def finish(self) -> None:
-
-        audio = np.concatenate(self._chunks)
-        head, sphinx = self.fused.head, self.fused.sphinx
+        head = self.fused.head
         t0 = time.process_time()
         probabilities = head.probabilities()
-        t_head = time.process_time() - t0
-        scores = sphinx.score(audio)
-        t_sphinx = time.process_time() - t0 - t_head
+        raw = {
+            "p": {str(getattr(k, "value", k)): round(v, 4) for k, v in probabilities.items()},
+            "t_head": time.process_time() - t0,
+        }
         head.cancel()
-        sphinx_command = None if scores.phrase is None else sphinx.vocabulary.command(scores.phrase)
-        margin = sphinx.margin(scores) if sphinx_command else -math.inf
-        spoken = len(audio) / SAMPLE_RATE - 0.33  # the Listener's extra-speech rule
-        extra = spoken - (scores.end - scores.start)
-        alone = sphinx.verdict(scores) if extra <= 0.6 else None
-        embedding = head.model.choose(probabilities)
-        consulted, fused = False, None
-        sure, settled = self.fused.settings.verdict(probabilities, head.model.threshold)
-        if sure:
-            fused = settled
-        else:
-            consulted = True
-            combined = self.fused.settings.combine(probabilities, sphinx_command, margin)
-            if extra <= 0.6 and combined is not None:
-                fused = sphinx_command
-        self.judged.append(
-            Judged(
-                end=self.listener.stream_time,
-                heard={
-                    "pocketsphinx": alone and alone.value,
-                    "embedding": embedding and embedding.value,
-                    "fusion": fused and fused.value,
-                },
-                seconds={
-                    "pocketsphinx": t_sphinx,
-                    "embedding": t_head,
-                    "fusion": t_head + (t_sphinx if consulted else 0.0),
-                },
-                consulted=consulted,
-                raw={
-                    "p": {
-                        str(getattr(k, "value", k)): round(v, 4) for k, v in probabilities.items()
-                    },
-                    "sphinx": sphinx_command and sphinx_command.value,
-                    "margin": margin,
-                    "extra": extra,
-                    "t_head": t_head,
-                    "t_sphinx": t_sphinx,
-                },
-            )
-        )
+        if self.sphinx:
+            raw |= self._sphinx_scores(np.concatenate(self._chunks))
+        self.cuts.append((self.listener.stream_time, raw))
+
+    def _sphinx_scores(self, audio: np.ndarray) -> dict:
+        """PocketSphinx's part of the raw scores (both decodings, timed)."""
+        sphinx = self.fused.sphinx
+        t0 = time.process_time()
+        scores = sphinx.score(audio)
+        opinion = self.fused.sphinx_opinion(scores)
+        return {
+            "sphinx": opinion.command and opinion.command.value,
+            "phrase": scores.phrase,
+            "features": list(scores.features()),
+            "margin": opinion.margin,
+            "extra": len(audio) / SAMPLE_RATE - PADDING - (scores.end - scores.start),
+            "t_sphinx": time.process_time() - t0,
+        }
 
 
 _probe: Probe | None = None
 
 
-def judge_stream(path: Path) -> list[Judged]:
-    """Run one stream through the real Listener with the probe (20 ms chunks)."""
+def judge_stream(job: tuple[Path, list[dict] | None]) -> list[Judged]:
+    """Run one stream through the real Listener with the probe (20 ms chunks). With its
+    `saved` judged utterances, only the head scores again; PocketSphinx's scores come from
+    them, matched by the utterances' end times (the Listener's cuts do not depend on the
+    recognizer: the probe never decides early)."""
     global _probe
     from voice_guide.speech_in.listener import Listener
 
+    path, saved = job
     if _probe is None:
         _probe = Probe()
     listener = Listener(_probe)
-    _probe.listener, _probe.judged = listener, []
+    _probe.listener, _probe.cuts, _probe.sphinx = listener, [], saved is None
     audio = read_wav(path).resampled(SAMPLE_RATE).samples
     for offset in range(0, len(audio), 320):
         listener.feed(audio[offset : offset + 320])
     listener.flush()
-    return _probe.judged
+    if saved is None:
+        return [derive(end, raw, _probe.fused) for end, raw in _probe.cuts]
+    ends = [end for end, _ in _probe.cuts]
+    if len(ends) != len(saved) or any(
+        abs(a - j["end"]) > 1e-6 for a, j in zip(ends, saved, strict=False)
+    ):
+        raise SystemExit(
+            f"--reuse: {path.name}: the Listener cut {len(ends)} utterances, the record has "
+            f"{len(saved)} (first ends {ends[:3]} vs {[j['end'] for j in saved[:3]]}); the "
+            "segmenter changed since the record was made: judge it again without --reuse"
+        )
+    return [
+        derive(end, j["raw"] | head, _probe.fused, recorded=j["heard"])
+        for (end, head), j in zip(_probe.cuts, saved, strict=True)
+    ]
 
 
 # -- judging: child processes (RTF, RSS; Korean) ---------------------------------------------
@@ -702,11 +739,15 @@ def cost(streams: list[Stream], engines: list[str], language: str, count: int) -
     return lines
 
 
-def judge_all(streams: list[Stream], jobs: int) -> list[dict]:
-    """Every stream through the probe, `jobs` at a time: one record per stream."""
+def judge_all(
+    streams: list[Stream], jobs: int, saved: dict[str, list[dict]] | None = None
+) -> list[dict]:
+    """Every stream through the probe, `jobs` at a time: one record per stream. A stream
+    with `saved` judged utterances (by stream file name) has only its head scored again."""
+    saved = saved or {}
     records = []
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        results = pool.imap(judge_stream, [s.path for s in streams])
+        results = pool.imap(judge_stream, [(s.path, saved.get(s.path.name)) for s in streams])
         for stream, judged in zip(streams, results, strict=True):
             records.append(
                 {
@@ -722,6 +763,11 @@ def judge_all(streams: list[Stream], jobs: int) -> list[dict]:
             )
             print(f"  {stream.path.name}: {len(judged)} utterances", file=sys.stderr)
     return records
+
+
+def reused(paths: list[Path]) -> dict[str, list[dict]]:
+    """Judged utterances of saved records, by stream file name."""
+    return {r["stream"]: r["judged"] for path in paths for r in json.loads(path.read_text())}
 
 
 def stream_of(record: dict, work: Path) -> Stream:
@@ -773,6 +819,13 @@ def main() -> None:
     )
     parser.add_argument("--tune", type=Path, help="FusionSettings grid on saved dev --records")
     parser.add_argument("--from-records", type=Path, help="tabulate saved --records, no judging")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        action="append",
+        help="saved --records: their streams take PocketSphinx's scores from there and only "
+        "score the head again (minutes, not an hour); repeatable",
+    )
     args = parser.parse_args()
     if args.tune:
         tune(args.tune)
@@ -791,7 +844,7 @@ def main() -> None:
             records = json.loads(args.from_records.read_text())
             streams = [stream_of(r, args.work) for r in records]
         else:
-            records = judge_all(streams, args.jobs)
+            records = judge_all(streams, args.jobs, reused(args.reuse or []))
         if args.records:
             args.records.write_text(json.dumps(records))
         scores, consulted, judged_count = scored(records, args.work)
@@ -852,10 +905,9 @@ def tune(records_path: Path) -> None:
     only: held-out voices must not choose the settings)."""
     from itertools import product
 
-    from voice_guide.speech_in.command_model import CommandModel
-    from voice_guide.speech_in.embedding_engine import FusionSettings
+    from voice_guide.speech_in.embedding_engine import FusedRecognizer, FusionSettings
 
-    threshold = CommandModel.load().threshold
+    fused = FusedRecognizer(vocabulary("en"))
     records = json.loads(records_path.read_text())
     if any(r["split"] != "dev" for r in records):
         raise SystemExit("tune on dev voices only (--split dev records)")
@@ -868,31 +920,16 @@ def tune(records_path: Path) -> None:
         for r in records:
             detections = []
             for j in r["judged"]:
-                heard, asked = _fused_again(j["raw"], settings, threshold)
-                consulted, judged = consulted + asked, judged + 1
-                if heard:
-                    detections.append({"command": heard, "detected_at": j["end"]})
+                again = derive(j["end"], j["raw"], fused, settings, j["heard"])
+                consulted, judged = consulted + again.consulted, judged + 1
+                if again.heard["fusion"]:
+                    detections.append({"command": again.heard["fusion"], "detected_at": j["end"]})
             score.add(stream_of(r, Path()), detections)
         row = score.row()
         print(
             f"{sure_other} | {sure_command} | {min_odds} | {safety} | {row['table']:.3f} | "
             f"{row['pain']:.3f} | {row['fa_per_min']:.2f} | {consulted / max(1, judged):.2f}"
         )
-
-
-def _fused_again(raw: dict, settings, threshold) -> tuple[str | None, bool]:
-    """FusedRecognizer's decision from recorded scores under other settings:
-    (command value or None, whether PocketSphinx was consulted)."""
-    from voice_guide.speech_in.command_model import OTHER
-
-    p = {(k if k == OTHER else Command(k)): v for k, v in raw["p"].items()}
-    sure, command = settings.verdict(p, threshold)
-    if sure:
-        return command and command.value, False
-    command = raw["sphinx"] and Command(raw["sphinx"])
-    if raw["extra"] > 0.6 or settings.combine(p, command, raw["margin"]) is None:
-        return None, True
-    return command.value, True
 
 
 def read_table(path: Path) -> list[dict[str, str]]:

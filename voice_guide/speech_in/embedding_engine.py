@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,7 +28,16 @@ from voice_guide.speech_in.engines import register_engine
 from voice_guide.speech_in.recognizer import Hypothesis, RecognizerError
 from voice_guide.speech_in.vad import SegmenterSettings
 
-__all__ = ["EmbeddingRecognizer", "FusedRecognizer", "FusionSettings"]
+if TYPE_CHECKING:
+    from voice_guide.speech_in.pocketsphinx_engine import SphinxScores
+
+__all__ = [
+    "EmbeddingRecognizer",
+    "FusedRecognizer",
+    "FusionDecision",
+    "FusionSettings",
+    "SphinxOpinion",
+]
 
 
 def _unavailable(language: str) -> str | None:
@@ -125,6 +135,28 @@ class EmbeddingRecognizer:
 
 
 @dataclass(frozen=True)
+class SphinxOpinion:
+    """What PocketSphinx says about one utterance, as the fusion weighs it."""
+
+    command: Command | None
+    """The command of the grammar's wording, or None (no wording found)."""
+    margin: float
+    """Its verifier's log-odds that the utterance is that wording and nothing else."""
+
+
+@dataclass(frozen=True)
+class FusionDecision:
+    """The fusion's verdict on one utterance."""
+
+    command: Command | None
+    consulted: bool
+    """Whether PocketSphinx was asked (it costs its two decodings)."""
+    by_head: bool
+    """Whether the head settled it (the utterance's span) or PocketSphinx (its phrase's span)."""
+    confidence: float
+
+
+@dataclass(frozen=True)
 class FusionSettings:
     """When the head decides alone, and how its opinion and PocketSphinx's are added."""
 
@@ -136,6 +168,24 @@ class FusionSettings:
     """PocketSphinx margin + head log-odds needed to act (both decoders consulted)."""
     safety_log_odds: float = -2.0
     """The same for pause and pain: a missed "ouch" costs more than a false one."""
+
+    def decide(
+        self,
+        probabilities: Mapping[Command | str, float],
+        threshold: Callable[[Command], float],
+        ask: Callable[[], SphinxOpinion],
+    ) -> FusionDecision:
+        """The fused verdict from the head's `probabilities` (its per-command `threshold`),
+        calling `ask` for PocketSphinx's opinion only when the head is unsure."""
+        sure, command = self.verdict(probabilities, threshold)
+        if sure:
+            confidence = probabilities[command] if command else probabilities[OTHER]
+            return FusionDecision(command, False, True, confidence)
+        opinion = ask()
+        log_odds = self.combine(probabilities, opinion.command, opinion.margin)
+        if log_odds is None:
+            return FusionDecision(None, True, False, 0.0)
+        return FusionDecision(opinion.command, True, False, 1.0 / (1.0 + math.exp(-log_odds)))
 
     def verdict(
         self, probabilities: Mapping[Command | str, float], threshold: Callable[[Command], float]
@@ -225,19 +275,26 @@ class FusedRecognizer:
         self.head.cancel()
         audio = np.concatenate(self._chunks)
         self._chunks = []
-        sure, command = self.settings.verdict(probabilities, self.head.model.threshold)
-        if sure:
-            if command is None:
-                return None
-            return self.head.hypothesis(command, None, probabilities[command])
-        self.consulted += 1
-        scores = self.sphinx.score(audio)
-        command = None if scores.phrase is None else self.sphinx.vocabulary.command(scores.phrase)
-        log_odds = self.settings.combine(probabilities, command, self.sphinx.margin(scores))
-        if command is None or log_odds is None:
+        scores: list[SphinxScores] = []
+
+        def ask() -> SphinxOpinion:
+            self.consulted += 1
+            scores.append(self.sphinx.score(audio))
+            return self.sphinx_opinion(scores[0])
+
+        decision = self.settings.decide(probabilities, self.head.model.threshold, ask)
+        if decision.command is None:
             return None
-        confidence = 1.0 / (1.0 + math.exp(-log_odds))
-        return Hypothesis(command, scores.phrase, scores.start, scores.end, round(confidence, 3))
+        confidence = round(decision.confidence, 3)
+        if decision.by_head:
+            return self.head.hypothesis(decision.command, None, confidence)
+        s = scores[0]
+        return Hypothesis(decision.command, s.phrase, s.start, s.end, confidence)
+
+    def sphinx_opinion(self, scores: SphinxScores) -> SphinxOpinion:
+        """The fusion's view of PocketSphinx's scores for one utterance."""
+        command = None if scores.phrase is None else self.sphinx.vocabulary.command(scores.phrase)
+        return SphinxOpinion(command, self.sphinx.margin(scores) if command else -math.inf)
 
 
 register_engine(
