@@ -16,8 +16,10 @@ engine, once without and once with that voice's enrolled prototypes.
 
     .venv/bin/python scripts/bench_enroll.py                       # engine: embedding
     .venv/bin/python scripts/bench_enroll.py --engine fusion --voices 4 --markdown enroll.md
+    .venv/bin/python scripts/bench_enroll.py --engine fusion --held-out --voices 2
 
-Speech comes from flite and espeak-ng only.
+Speech comes from flite and espeak-ng; with --held-out from SVOX Pico only, a synthesizer
+family left out of all training and tuning (scripts/setup train installs pico2wave).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ CANDIDATES = [
     "flite:awb",
 ]
 """Voice families and variants to choose from (flite and espeak-ng only)."""
+HELD_OUT = ["pico:en-US", "pico:en-GB"]
+"""--held-out: SVOX Pico, never trained or tuned on (as bench_listen's pico group)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,10 @@ def synthesize(voice: str, text: str, setting: Setting, cache: Path) -> np.ndarr
             speed, pitch = round(175 * setting.rate), round(50 * setting.pitch)
             cmd = ["espeak-ng", "-v", name, "-s", str(speed), "-p", str(pitch)]
             subprocess.run([*cmd, "-w", str(path), text], check=True)
+        elif family == "pico":
+            speed, pitch = round(100 * setting.rate), round(100 * setting.pitch)
+            ssml = f'<speed level="{speed}"><pitch level="{pitch}">{text}</pitch></speed>'
+            subprocess.run(["pico2wave", "-l", name, "-w", str(path), ssml], check=True)
         else:
             stretch = f"{1 / setting.rate:.3f}"
             cmd = ["flite", "-voice", name, "--setf", f"duration_stretch={stretch}"]
@@ -165,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="embedding")
     parser.add_argument("--voices", type=int, default=3, help="how many missed voices to test")
     parser.add_argument("--markdown", type=Path)
+    parser.add_argument(
+        "--held-out", action="store_true", help="voices of a family never trained on (Pico)"
+    )
     args = parser.parse_args(argv)
     started = time.time()
     embedding = SpeechEmbedding()
@@ -173,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-enroll-") as tmp:
         cache = Path(tmp)
         chosen = []
-        for voice in CANDIDATES:
+        for voice in HELD_OUT if args.held_out else CANDIDATES:
             takes = enrollment_takes(voice, cache)
             score = np.mean([heard(plain, a) == [c] for c, a in takes])
             print(f"{voice}: {score:.2f} of its enrollment takes heard unenrolled", file=sys.stderr)
