@@ -5,17 +5,25 @@ Input: the language's wordings (`voice_guide.commands.wordings`: every table phr
 filler combinations) as the commands, and as "other" the sentences of
 scripts/train_data/<language>.yaml (conversation, near misses containing command words), every
 sentence the built-in routines make the guide say, 1-4 word n-grams of those, and noise or
-music alone. Every text is synthesized by voices of two synthesizer families only, flite and
-espeak-ng (many voices and variants, rate and pitch settings, then sox pitch / tempo / speed
-shifts), placed in a background (clean, pink noise 5-20 dB, the music bed of voice_guide.room
-5-20 dB, the guide's own voice underneath, room reverberation from pyroomacoustics image-source
-impulse responses), and cut by the listener's own VAD exactly as a live utterance would be. The
-pooled speech embedding of each cut is one example.
+music alone. Every text is synthesized by voices of three synthesizer families only: flite,
+espeak-ng (many voices and variants) and MBROLA's diphone voices through espeak-ng (cut from
+recordings of real people, so far more human), each with rate and pitch settings, then sox
+pitch / tempo / speed shifts. It is placed in a background (clean, pink noise 5-20 dB, the
+music bed of voice_guide.room 5-20 dB, the guide's own voice underneath, room reverberation
+from pyroomacoustics image-source impulse responses), and cut by the listener's own VAD exactly
+as a live utterance would be. The pooled speech embedding of each cut is one example.
 
 Voices are split: `train` voices fit the head, `dev` voices (flite kal, espeak-ng en-029 and
-en-gb-x-gbcwmd with their variants) choose the per-command thresholds and are reported. The
-benchmark's voices (scripts/bench_listen.py: flite awb and kal16, and the SAM family) are never
-used here. Seeded: the same arguments give the same model.
+en-gb-x-gbcwmd with their variants, MBROLA us2) choose the per-command thresholds and are
+reported, next to the same report for the head being replaced (`--compare`). The benchmark's
+held-out voices (scripts/bench_listen.py: flite awb and kal16, the SAM and Pico families) are
+never used here. Seeded: the same arguments give the same model.
+
+Each round's examples are cached in `--work` under a digest of the round's arguments (language,
+Plan, seed, commands), not of the phrase table: after changing the table, use a new `--work`.
+Plan fields added after rounds were cached are left out of the digest while they keep their
+default (see `round_digest`), and a default draws no extra random numbers, so such a round
+keeps both its digest and its examples.
 
     .venv/bin/python scripts/train_commands.py                   # writes the shipped head
     .venv/bin/python scripts/train_commands.py --language en --out /tmp/head.npz --scale 0.3
@@ -27,13 +35,14 @@ import argparse
 import hashlib
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +65,7 @@ ESPEAK = {
     "train": ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-us-nyc"),
     "dev": ("en-029", "en-gb-x-gbcwmd"),
 }
+MBROLA = {"train": ("mb-us1", "mb-us3", "mb-en1"), "dev": ("mb-us2",)}  # no +variants
 ESPEAK_VARIANTS = (
     "", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt",
     "klatt2", "klatt3", "klatt4", "croak", "Andy", "Annie", "belinda", "david", "john",
@@ -68,7 +78,7 @@ GUIDE_VOICE = ("espeak", "en", 160, 50)  # what the guide itself sounds like (py
 class Voice:
     """One synthesized voice: synthesizer settings, then sox shifts."""
 
-    synth: str  # flite | espeak
+    synth: str  # flite | espeak (MBROLA voices are espeak-ng voices named mb-*)
     name: str
     rate: float  # espeak words per minute, or flite duration stretch
     pitch: float  # espeak pitch 0-99, or flite f0 mean (Hz); 0: the voice's own
@@ -104,9 +114,17 @@ class Task:
     split: str
 
 
-def random_voice(rng: np.random.Generator, split: str) -> Voice:
-    """A voice of the split's flite and espeak-ng voices with random settings and shifts."""
-    if rng.random() < 0.3:
+def random_voice(rng: np.random.Generator, split: str, mbrola: float = 0.0) -> Voice:
+    """A voice of the split's flite, espeak-ng and (a share `mbrola` of the time) MBROLA
+    voices, with random settings and shifts."""
+    if mbrola and rng.random() < mbrola:  # no draw at 0: older rounds keep their voices
+        voice = Voice(
+            "espeak",
+            str(rng.choice(MBROLA[split])),
+            float(rng.integers(125, 215)),
+            float(rng.integers(20, 80)),
+        )
+    elif rng.random() < 0.3:
         voice = Voice(
             "flite",
             str(rng.choice(FLITE[split])),
@@ -323,13 +341,17 @@ class Plan:
     ngram_count: int = 1600
     background_count: int = 300
     dev_fraction: float = 0.25
+    # Fields added after the first rounds were cached: repr=False keeps them out of the
+    # digest while they hold their default (round_digest).
+    mbrola: float = field(default=0.0, repr=False)
+    """Share of the voices that are MBROLA voices (the rest: flite and espeak-ng as before)."""
 
     def scaled(self, scale: float) -> Plan:
         """Every count times `scale` (at least 1)."""
         counts = {
-            name: max(1, round(getattr(self, name) * scale))
-            for name in self.__dataclass_fields__
-            if name != "dev_fraction"
+            f.name: max(1, round(getattr(self, f.name) * scale))
+            for f in fields(self)
+            if f.type == "int"
         }
         return replace(self, **counts)
 
@@ -370,7 +392,14 @@ def tasks(
             split = "dev" if rng.random() < plan.dev_fraction else "train"
             scene = random_scene(rng, guide, rooms)
             out.append(
-                Task(text, label, random_voice(rng, split), scene, int(rng.integers(2**31)), split)
+                Task(
+                    text,
+                    label,
+                    random_voice(rng, split, plan.mbrola),
+                    scene,
+                    int(rng.integers(2**31)),
+                    split,
+                )
             )
     for _ in range(plan.background_count):
         split = "dev" if rng.random() < plan.dev_fraction else "train"
@@ -401,20 +430,30 @@ def make_examples(all_tasks: list[Task], cache: Path, seed: int, workers: int):
             splits.append(split)
         if i % 1000 == 999:
             print(f"  {i + 1}/{len(all_tasks)} tasks, {time.time() - t0:.0f} s", file=sys.stderr)
+    if workers > 1:
+        pool.close()
+        pool.join()  # reaped workers count in RUSAGE_CHILDREN (cpu_seconds)
     return np.array(vectors), np.array(labels), np.array(splits)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (workers, synthesizers, sox)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 # -- fitting --------------------------------------------------------------------------------
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, hidden: int, seed: int) -> HeadWeights:
-    """An MLP (one ReLU layer, softmax out) fitted with scikit-learn, exported as arrays."""
+def fit_head(x: np.ndarray, y: np.ndarray, hidden: int, seed: int, alpha: float) -> HeadWeights:
+    """An MLP (one ReLU layer, softmax out, L2 penalty `alpha`) fitted with scikit-learn,
+    exported as arrays."""
     from sklearn.neural_network import MLPClassifier
 
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     mlp = MLPClassifier(
         hidden_layer_sizes=(hidden,),
-        alpha=1e-3,
+        alpha=alpha,
         batch_size=min(256, len(x)),
         learning_rate_init=1e-3,
         max_iter=300,
@@ -491,8 +530,16 @@ ROUNDS = (
         conversation_voices=0, near_voices=1, guide_voices=0, ngram_count=100,
         background_count=20,
     ),
+    # MBROLA: diphones cut from recordings of real people, 70 % of this round's voices
+    Plan(
+        phrase_voices=15, pain_voices=25, wording_count=800, around_count=300,
+        conversation_voices=2, near_voices=3, guide_voices=1, ngram_count=600,
+        background_count=60, mbrola=0.7,
+    ),
 )  # fmt: skip
 """The shipped head's data: every round's examples (round i seeded with seed + i)."""
+HIDDEN = 192
+ALPHA = 1e-3
 
 
 def round_examples(
@@ -504,16 +551,35 @@ def round_examples(
     commands: list[tuple[str, Command]] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One round's (vectors, labels, splits), cached in `work` under a digest of its inputs."""
-    digest = hashlib.sha1(repr((language, plan, seed, commands)).encode()).hexdigest()[:12]
-    cached = work / f"examples-{language}-{digest}.npz"
+    cached = work / f"examples-{language}-{round_digest(language, plan, seed, commands)}.npz"
     if cached.exists():
         with np.load(cached) as data:
             return data["x"], data["y"], data["split"]
+    wall, cpu = time.time(), cpu_seconds()
     all_tasks = tasks(language, plan, seed, 24, commands)
     print(f"{len(all_tasks)} tasks (round seeded {seed})", file=sys.stderr)
     x, y, split = make_examples(all_tasks, work / "tts", seed, workers)
     np.savez(cached, x=x, y=y, split=split)
+    print(
+        f"round seeded {seed}: {len(x)} examples in {time.time() - wall:.0f} s wall, "
+        f"{cpu_seconds() - cpu:.0f} s CPU ({workers} workers)",
+        file=sys.stderr,
+    )
     return x, y, split
+
+
+def round_digest(
+    language: str, plan: Plan, seed: int, commands: list[tuple[str, Command]] | None
+) -> str:
+    """The cache key of a round: its arguments as the first rounds' digests were made, plus
+    every later Plan field (repr=False) that differs from its default."""
+    later = {
+        f.name: getattr(plan, f.name)
+        for f in fields(plan)
+        if not f.repr and getattr(plan, f.name) != f.default
+    }
+    key = repr((language, plan, seed, commands)) + (repr(later) if later else "")
+    return hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
 def train(
@@ -523,10 +589,15 @@ def train(
     plans: Sequence[Plan] = ROUNDS,
     seed: int = 0,
     workers: int = 2,
-    hidden: int = 192,
+    hidden: int = HIDDEN,
+    alpha: float = ALPHA,
     commands: list[tuple[str, Command]] | None = None,
+    compare: Path | None = None,
 ) -> CommandModel:
-    """The whole pipeline: tasks -> examples -> head -> thresholds -> `out` (.npz)."""
+    """The whole pipeline: tasks -> examples -> head -> thresholds -> `out` (.npz).
+
+    `compare`: another head (the one being replaced) reported on the same dev examples.
+    """
     (work / "tts").mkdir(parents=True, exist_ok=True)
     rounds = [
         round_examples(language, plan, seed + i, work, workers, commands)
@@ -534,10 +605,17 @@ def train(
     ]
     x, y, split = (np.concatenate(parts) for parts in zip(*rounds, strict=True))
     train_rows, dev_rows = split == "train", split == "dev"
-    weights = fit_head(x[train_rows], y[train_rows], hidden, seed)
+    if compare is not None and compare.exists():
+        report(CommandModel.load(compare), x[dev_rows], y[dev_rows], f"dev voices, {compare}")
+    wall, cpu = time.time(), cpu_seconds()
+    weights = fit_head(x[train_rows], y[train_rows], hidden, seed, alpha)
     model = CommandModel(weights)
     thresholds = choose_thresholds(model, x[dev_rows], y[dev_rows], pain_recall=0.99)
     model = CommandModel(replace(weights, thresholds=thresholds))
+    print(
+        f"fitted {train_rows.sum()} examples in {time.time() - wall:.0f} s wall, "
+        f"{cpu_seconds() - cpu:.0f} s CPU (hidden {hidden}, alpha {alpha:g})"
+    )
     print(f"thresholds: {thresholds}")
     report(model, x[train_rows], y[train_rows], "train voices")
     report(model, x[dev_rows], y[dev_rows], "dev voices")
@@ -553,14 +631,27 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every example count")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--hidden", type=int, default=HIDDEN, help="units of the hidden layer")
+    parser.add_argument("--alpha", type=float, default=ALPHA, help="L2 penalty of the head")
+    parser.add_argument(
+        "--compare", type=Path, default=SHIPPED, help="head to report on the same dev examples"
+    )
     args = parser.parse_args()
     for program in ("flite", "espeak-ng", "sox"):
         if shutil.which(program) is None:
             raise SystemExit(f"{program} is not installed; run scripts/setup (it installs it)")
-    t0 = time.time()
     plans = [plan.scaled(args.scale) for plan in ROUNDS]
-    train(args.language, args.out, args.work, plans, args.seed, args.workers)
-    print(f"trained in {time.time() - t0:.0f} s -> {args.out}")
+    for voice in MBROLA["train"] + MBROLA["dev"] if any(p.mbrola for p in plans) else ():
+        if subprocess.run(["espeak-ng", "-q", "-v", voice, "a"], capture_output=True).returncode:
+            raise SystemExit(f"the MBROLA voice {voice} is missing; run scripts/setup train")
+    wall, cpu = time.time(), cpu_seconds()
+    train(
+        args.language, args.out, args.work, plans, args.seed, args.workers,
+        args.hidden, args.alpha, compare=args.compare,
+    )  # fmt: skip
+    print(
+        f"trained in {time.time() - wall:.0f} s wall, {cpu_seconds() - cpu:.0f} s CPU -> {args.out}"
+    )
 
 
 if __name__ == "__main__":
