@@ -347,7 +347,8 @@ class Plan:
     """Share of the voices that are MBROLA voices (the rest: flite and espeak-ng as before)."""
 
     def scaled(self, scale: float) -> Plan:
-        """Every count times `scale` (at least 1)."""
+        """Every count times `scale`, at least 1 (so 0 becomes 1, even at scale 1: the
+        shipped rounds were made, and are cached, that way)."""
         counts = {
             f.name: max(1, round(getattr(self, f.name) * scale))
             for f in fields(self)
@@ -538,8 +539,8 @@ ROUNDS = (
     ),
 )  # fmt: skip
 """The shipped head's data: every round's examples (round i seeded with seed + i)."""
-HIDDEN = 192
-ALPHA = 1e-3
+HIDDEN = 384  # chosen on the dev voices with ALPHA (docs: data/README.md)
+ALPHA = 1.0
 
 
 def round_examples(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,51 @@ def tiny_model(tmp_path_factory) -> CommandModel:
     path = tmp / "head.npz"
     train_commands.train("en", path, tmp, [plan], workers=1, hidden=32, commands=TINY)
     return CommandModel.load(path)
+
+
+HELD_OUT = ("flite-out", "sam", "pico")  # bench_listen's voice groups never trained or tuned on
+
+
+def test_the_trainer_never_uses_a_held_out_voice_and_keeps_dev_voices_out_of_training():
+    import bench_listen
+    import train_commands
+
+    held_out = {v[2] for g in HELD_OUT for v in bench_listen.VOICES["en"][g]}
+    rng = np.random.default_rng(0)
+    drawn = {
+        split: {train_commands.random_voice(rng, split, 0.5).name.split("+")[0] for _ in range(600)}
+        for split in ("train", "dev")
+    }
+    trainer = {  # every voice the trainer may draw, per split
+        split: {*train_commands.FLITE[split], *train_commands.ESPEAK[split]}
+        | set(train_commands.MBROLA[split])
+        for split in ("train", "dev")
+    }
+    assert drawn == trainer  # each voice of a split drawn, and only those
+    assert not trainer["train"] & trainer["dev"]
+    assert not (trainer["train"] | trainer["dev"]) & held_out
+    assert "mb-us2" in trainer["dev"] and {"mb-us1", "mb-us3", "mb-en1"} <= trainer["train"]
+
+
+def test_mbrola_rounds_get_their_own_digest_and_older_rounds_keep_theirs():
+    import train_commands
+
+    # the shipped head's cached rounds (made before Plan.mbrola existed) keep their keys
+    keys = [
+        train_commands.round_digest("en", plan.scaled(1.0), i, None)
+        for i, plan in enumerate(train_commands.ROUNDS[:3])
+    ]
+    assert keys == ["2cd571d7ad0a", "4971400651a5", "168026de2d9d"]
+    plan = train_commands.Plan(phrase_voices=4, pain_voices=4, wording_count=0, ngram_count=5)
+    mbrola = replace(plan, mbrola=1.0)
+    assert train_commands.round_digest("en", mbrola, 0, TINY) != train_commands.round_digest(
+        "en", plan, 0, TINY
+    )
+    # every voice of an all-MBROLA round is an MBROLA voice of its split
+    made = train_commands.tasks("en", mbrola, 0, 4, TINY)
+    voices = {(t.split, t.voice.name) for t in made if t.voice is not None}
+    assert {v for _, v in voices} <= {"mb-us1", "mb-us2", "mb-us3", "mb-en1"}
+    assert all((v == "mb-us2") == (split == "dev") for split, v in voices)
 
 
 def test_a_tiny_trained_head_hears_its_phrases_through_the_listener(
