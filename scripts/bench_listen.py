@@ -439,9 +439,6 @@ def build_corpus(
 
 # -- judging: English, every listener from one pass ------------------------------------------
 
-MAX_EXTRA_SPEECH = 0.6  # the Listener's rule: more speech outside the phrase is no command
-PADDING = 0.33  # the segmenter's pre-roll + end wait around an utterance (seconds)
-
 
 @dataclass(frozen=True)
 class Judged:
@@ -466,28 +463,17 @@ def derive(end: float, raw: dict, fused, settings=None, recorded: dict | None = 
     decides (`fused`: a FusedRecognizer for its head, PocketSphinx and FusionSettings, or
     other `settings`). Records made before the wording was kept give PocketSphinx alone's
     `recorded` decision."""
-    from voice_guide.speech_in.command_model import OTHER
-    from voice_guide.speech_in.embedding_engine import SphinxOpinion
-
-    model, sphinx = fused.head.model, fused.sphinx
-    p = {(k if k == OTHER else Command(k)): v for k, v in raw["p"].items()}
-    command = raw["sphinx"] and Command(raw["sphinx"])
-    whole = raw["extra"] <= MAX_EXTRA_SPEECH  # the Listener keeps a PocketSphinx span
-    if "phrase" in raw:
-        needed = command and sphinx.needed_margin(command, raw["phrase"])
-        alone = command if command and whole and raw["margin"] >= needed else None
-    else:
-        alone = recorded and recorded["pocketsphinx"] and Command(recorded["pocketsphinx"])
-    opinion = SphinxOpinion(command, raw["margin"])
-    decision = (settings or fused.settings).decide(p, model.threshold, lambda: opinion)
-    fusion = decision.command if decision.by_head or whole else None
-    embedding = model.choose(p)
+    opinion = sphinx_opinion(raw, fused, recorded)
+    p = probabilities(raw)
+    decision = (settings or fused.settings).decide(p, lambda: opinion)
+    alone = opinion.command if opinion.accepted else None
+    embedding = fused.head.model.choose(p)
     return Judged(
         end=end,
         heard={
             "pocketsphinx": alone and alone.value,
             "embedding": embedding and embedding.value,
-            "fusion": fusion and fusion.value,
+            "fusion": decision.command and decision.command.value,
         },
         seconds={
             "pocketsphinx": raw["t_sphinx"],
@@ -499,14 +485,37 @@ def derive(end: float, raw: dict, fused, settings=None, recorded: dict | None = 
     )
 
 
+def probabilities(raw: dict) -> dict:
+    """The head's recorded probabilities, keyed as CommandModel.probabilities keys them."""
+    from voice_guide.speech_in.command_model import OTHER
+
+    return {(k if k == OTHER else Command(k)): v for k, v in raw["p"].items()}
+
+
+def sphinx_opinion(raw: dict, fused, recorded: dict | None = None):
+    """PocketSphinx's recorded scores as the fusion sees them (FusedRecognizer.sphinx_opinion)."""
+    from voice_guide.speech_in.embedding_engine import SphinxOpinion
+    from voice_guide.speech_in.listener import MAX_EXTRA_SPEECH
+
+    command = raw["sphinx"] and Command(raw["sphinx"])
+    whole = bool(command) and raw["extra"] <= MAX_EXTRA_SPEECH
+    if "phrase" in raw:
+        needed = command and fused.sphinx.needed_margin(command, raw["phrase"])
+        accepted = whole and raw["margin"] >= needed
+    else:
+        accepted = bool(recorded and recorded["pocketsphinx"])
+    return SphinxOpinion(command, raw["margin"], accepted, whole)
+
+
 class Probe:
     """A Recognizer that scores each utterance with both engines (or the head alone, with
     `sphinx` off) and decides nothing: `cuts` gets (end, raw scores) per utterance."""
 
-    def __init__(self) -> None:
+    def __init__(self, fused=None) -> None:
+        """Score with `fused`'s engines (default: a new FusedRecognizer for English)."""
         from voice_guide.speech_in.embedding_engine import FusedRecognizer
 
-        self.fused = FusedRecognizer(vocabulary("en"))
+        self.fused = fused or FusedRecognizer(vocabulary("en"))
         self.language = "en"
         self.description = "benchmark probe"
         self.missing_phrases: list[str] = []
@@ -545,13 +554,15 @@ class Probe:
         sphinx = self.fused.sphinx
         t0 = time.process_time()
         scores = sphinx.score(audio)
-        opinion = self.fused.sphinx_opinion(scores)
+        opinion = self.fused.sphinx_opinion(scores, len(audio) / SAMPLE_RATE)
         return {
             "sphinx": opinion.command and opinion.command.value,
             "phrase": scores.phrase,
             "features": list(scores.features()),
             "margin": opinion.margin,
-            "extra": len(audio) / SAMPLE_RATE - PADDING - (scores.end - scores.start),
+            "extra": len(audio) / SAMPLE_RATE
+            - sphinx.settings.padding
+            - (scores.end - scores.start),
             "t_sphinx": time.process_time() - t0,
         }
 
@@ -900,9 +911,22 @@ def main() -> None:
         plot([args.markdown], args.plot)
 
 
+TUNE_GRID = {
+    "keep": (0.2, 0.3, 0.4, 0.5, 0.6),
+    "add": (0.7, 0.8, 0.9, 0.95),
+    "safety": (0.1, 0.2, 0.3),
+    "pain_head": (0.35, 0.5, 0.7, 1.01),
+    "sure_other": (0.999, 1.0),
+}
+
+
 def tune(records_path: Path) -> None:
-    """How FusionSettings trade commands for false accepts on saved --records (dev voices
-    only: held-out voices must not choose the settings)."""
+    """Fit the fusion on saved dev --records and print its FusionSettings: the logistic model
+    by voice-wise cross-validation (each dev voice judged by a model fitted on the others),
+    the bars on those cross-validated judgements, so the fusion is as rarely worse than
+    PocketSphinx alone as possible, in any condition (table phrases, pain recall, near
+    misses, and a tenth of the false accepts per minute). Held-out voices must not choose
+    anything: dev records only."""
     from itertools import product
 
     from voice_guide.speech_in.embedding_engine import FusedRecognizer, FusionSettings
@@ -911,25 +935,102 @@ def tune(records_path: Path) -> None:
     records = json.loads(records_path.read_text())
     if any(r["split"] != "dev" for r in records):
         raise SystemExit("tune on dev voices only (--split dev records)")
-    print("sure_other | sure_command | min_log_odds | safety | table | pain | FA/min | consulted")
-    for sure_other, sure_command, min_odds, safety in product(
-        (0.9, 0.97, 0.99), (0.9, 0.97, 0.99), (0.0, 1.0, 2.0), (-3.0, -2.0, -1.0)
-    ):
-        settings = FusionSettings(sure_other, sure_command, min_odds, safety)
-        score, consulted, judged = Score(), 0, 0
-        for r in records:
-            detections = []
-            for j in r["judged"]:
-                again = derive(j["end"], j["raw"], fused, settings, j["heard"])
-                consulted, judged = consulted + again.consulted, judged + 1
-                if again.heard["fusion"]:
-                    detections.append({"command": again.heard["fusion"], "detected_at": j["end"]})
-            score.add(stream_of(r, Path()), detections)
-        row = score.row()
-        print(
-            f"{sure_other} | {sure_command} | {min_odds} | {safety} | {row['table']:.3f} | "
-            f"{row['pain']:.3f} | {row['fa_per_min']:.2f} | {consulted / max(1, judged):.2f}"
+    x, y, voice = _fusion_examples(records, fused)
+    folds = {v: _fit_logistic(x[voice != v], y[voice != v]) for v in sorted(set(voice))}
+    alone = _condition_rows(records, lambda r, j: j["heard"]["pocketsphinx"])
+    trials = []
+    for bars in product(*TUNE_GRID.values()):
+        knobs = dict(zip(TUNE_GRID, bars, strict=True))
+        per_voice = {v: FusionSettings(w, b, **knobs) for v, (w, b) in folds.items()}
+        rows = _condition_rows(
+            records,
+            lambda r, j, s=per_voice: derive(
+                j["end"], j["raw"], fused, s[r["voice"]], j["heard"]
+            ).heard["fusion"],
         )
+        worse = sum(
+            max(0.0, alone[c]["table"] - row["table"])
+            + max(0.0, alone[c]["pain"] - row["pain"])
+            + max(0.0, row["near_accepts"] - alone[c]["near_accepts"])
+            + 0.1 * max(0.0, row["fa_per_min"] - alone[c]["fa_per_min"])
+            for c, row in rows.items()
+        )
+        gain = sum(row["table"] + row["pain"] for row in rows.values())
+        trials.append((worse, -gain, bars, rows))
+    worse, _, bars, rows = min(trials, key=lambda t: t[:2])
+    weights, bias = _fit_logistic(x, y)
+    print("condition | listener | table | natural | pain | FA/min | near-miss accepts")
+    for condition in rows:
+        for name, row in (("pocketsphinx", alone[condition]), ("fusion (CV)", rows[condition])):
+            print(
+                f"{condition} | {name} | {row['table']:.3f} | {row['natural']:.3f} | "
+                f"{row['pain']:.3f} | {row['fa_per_min']:.2f} | {row['near_accepts']:.3f}"
+            )
+    print(f"worse than PocketSphinx alone by {worse:.3f} (sum over conditions)")
+    knobs = ", ".join(f"{k}={v}" for k, v in zip(TUNE_GRID, bars, strict=True))
+    print(
+        f"FusionSettings(weights=({', '.join(f'{w:.3f}' for w in weights)}), "
+        f"bias={bias:.3f}, {knobs})"
+    )
+
+
+def _said(record: dict) -> dict[int, str]:
+    """Judged utterance index -> the command said there (the first utterance in a phrase's
+    window, as Score.add matches detections)."""
+    said: dict[int, str] = {}
+    for item in record["items"]:
+        if item["command"] is None:
+            continue
+        for i, j in enumerate(record["judged"]):
+            if item["start"] <= j["end"] <= item["end"] + AFTER and i not in said:
+                said[i] = item["command"]
+                break
+    return said
+
+
+def _fusion_examples(records: list[dict], fused) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, whether that candidate was said, and the voice, for every candidate command
+    of every judged utterance."""
+    from voice_guide.speech_in.embedding_engine import candidates, fusion_features
+
+    x, y, voice = [], [], []
+    for record in records:
+        said = _said(record)
+        for i, j in enumerate(record["judged"]):
+            p = probabilities(j["raw"])
+            opinion = sphinx_opinion(j["raw"], fused, j["heard"])
+            for command in candidates(p, opinion):
+                x.append(fusion_features(p, opinion, command))
+                y.append(said.get(i) == command.value)
+                voice.append(record["voice"])
+    return np.array(x), np.array(y, dtype=float), np.array(voice)
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1.0) -> tuple[tuple, float]:
+    """Logistic regression by Newton's method on standardized features with a small ridge;
+    returns (weights, bias) on the raw features."""
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    z = np.c_[np.ones(len(x)), (x - mean) / scale]
+    w = np.zeros(z.shape[1])
+    penalty = ridge * np.eye(len(w))
+    penalty[0, 0] = 0.0
+    for _ in range(30):
+        p = 1.0 / (1.0 + np.exp(-z @ w))
+        hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty
+        w -= np.linalg.solve(hessian, z.T @ (p - y) + penalty @ w)
+    weights = w[1:] / scale
+    return tuple(round(float(v), 3) for v in weights), round(float(w[0] - weights @ mean), 3)
+
+
+def _condition_rows(records: list[dict], heard) -> dict[str, dict[str, float]]:
+    """Score rows per condition when `heard(record, judged)` gives each utterance's command."""
+    scores: dict[str, Score] = {}
+    for r in records:
+        detections = [
+            {"command": c, "detected_at": j["end"]} for j in r["judged"] if (c := heard(r, j))
+        ]
+        scores.setdefault(r["condition"], Score()).add(stream_of(r, Path()), detections)
+    return {c: s.row() for c, s in sorted(scores.items())}
 
 
 def read_table(path: Path) -> list[dict[str, str]]:

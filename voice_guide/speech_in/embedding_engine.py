@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from voice_guide.speech_in.audio import SAMPLE_RATE
 from voice_guide.speech_in.command_model import OTHER, CommandModel, Prototypes
 from voice_guide.speech_in.embedding import EmbeddingStream, SpeechEmbedding
 from voice_guide.speech_in.engines import register_engine
+from voice_guide.speech_in.listener import MAX_EXTRA_SPEECH
 from voice_guide.speech_in.recognizer import Hypothesis, RecognizerError
 from voice_guide.speech_in.vad import SegmenterSettings
 
@@ -32,11 +33,14 @@ if TYPE_CHECKING:
     from voice_guide.speech_in.pocketsphinx_engine import SphinxScores
 
 __all__ = [
+    "FUSION_FEATURES",
     "EmbeddingRecognizer",
     "FusedRecognizer",
     "FusionDecision",
     "FusionSettings",
     "SphinxOpinion",
+    "candidates",
+    "fusion_features",
 ]
 
 
@@ -134,6 +138,19 @@ class EmbeddingRecognizer:
         return Hypothesis(command, phrase, pre_roll, end, round(confidence, 3))
 
 
+FUSION_FEATURES: Final = (
+    "head log-odds of the command",
+    "head log-odds of other",
+    "PocketSphinx's wording is the command",
+    "PocketSphinx alone acts on it",
+    "PocketSphinx's verifier margin (-10 when its wording is another command)",
+    "it is the head's best",
+    "it is a safety command",
+    "PocketSphinx's wording covers the speech",
+)
+"""What the fusion's logistic model weighs for one candidate command (`fusion_features`)."""
+
+
 @dataclass(frozen=True)
 class SphinxOpinion:
     """What PocketSphinx says about one utterance, as the fusion weighs it."""
@@ -142,6 +159,11 @@ class SphinxOpinion:
     """The command of the grammar's wording, or None (no wording found)."""
     margin: float
     """Its verifier's log-odds that the utterance is that wording and nothing else."""
+    accepted: bool
+    """Whether PocketSphinx alone would act on it (its verifier, and the Listener's limit on
+    speech outside the phrase)."""
+    whole: bool
+    """Whether the wording leaves no more speech outside it than the Listener allows."""
 
 
 @dataclass(frozen=True)
@@ -151,71 +173,97 @@ class FusionDecision:
     command: Command | None
     consulted: bool
     """Whether PocketSphinx was asked (it costs its two decodings)."""
-    by_head: bool
-    """Whether the head settled it (the utterance's span) or PocketSphinx (its phrase's span)."""
     confidence: float
 
 
 @dataclass(frozen=True)
 class FusionSettings:
-    """When the head decides alone, and how its opinion and PocketSphinx's are added."""
+    """How the head's opinion and PocketSphinx's become one decision.
 
-    sure_other: float = 0.97
-    """Head's p(other) at or above which the utterance is no command, without PocketSphinx."""
-    sure_command: float = 0.97
-    """Head's p(command) at or above which it is acted on, without PocketSphinx."""
-    min_log_odds: float = 1.0
-    """PocketSphinx margin + head log-odds needed to act (both decoders consulted)."""
-    safety_log_odds: float = -2.0
-    """The same for pause and pain: a missed "ouch" costs more than a false one."""
+    Pain first: the head's p(pain) at or above `pain_head` is acted on at once. Otherwise a
+    logistic model (`weights`, `bias` over FUSION_FEATURES, fitted with voice-wise
+    cross-validation on the dev voices by scripts/bench_listen.py --tune) gives each
+    candidate command (PocketSphinx's, and the head's two most probable) the probability that
+    it was said; the candidate furthest above its bar is acted on. The bar is `keep` for the
+    command PocketSphinx alone acts on, `add` for one it does not (the head must be far surer
+    to add a command), and at most `safety` for pause and pain.
+    """
+
+    weights: tuple[float, ...] = (0.829, 0.065, -2.087, 1.819, 0.335, 0.291, 0.236, -0.261)
+    bias: float = 2.210
+    keep: float = 0.4
+    add: float = 0.8
+    safety: float = 0.3
+    pain_head: float = 0.35
+    """The head's p(pain) at or above which pain is acted on without asking PocketSphinx."""
+    sure_other: float = 0.999
+    """The head's p(other) at or above which PocketSphinx is not asked (1.0: always asked)."""
 
     def decide(
-        self,
-        probabilities: Mapping[Command | str, float],
-        threshold: Callable[[Command], float],
-        ask: Callable[[], SphinxOpinion],
+        self, probabilities: Mapping[Command | str, float], ask: Callable[[], SphinxOpinion]
     ) -> FusionDecision:
-        """The fused verdict from the head's `probabilities` (its per-command `threshold`),
-        calling `ask` for PocketSphinx's opinion only when the head is unsure."""
-        sure, command = self.verdict(probabilities, threshold)
-        if sure:
-            confidence = probabilities[command] if command else probabilities[OTHER]
-            return FusionDecision(command, False, True, confidence)
+        """The fused verdict from the head's `probabilities`, calling `ask` for PocketSphinx's
+        opinion unless pain or "no command" is settled by the head alone."""
+        pain = probabilities.get(Command.PAIN, 0.0)
+        if pain >= self.pain_head:
+            return FusionDecision(Command.PAIN, False, pain)
+        if probabilities[OTHER] >= self.sure_other:
+            return FusionDecision(None, False, probabilities[OTHER])
         opinion = ask()
-        log_odds = self.combine(probabilities, opinion.command, opinion.margin)
-        if log_odds is None:
-            return FusionDecision(None, True, False, 0.0)
-        return FusionDecision(opinion.command, True, False, 1.0 / (1.0 + math.exp(-log_odds)))
+        best: tuple[float, Command, float] | None = None
+        for command in candidates(probabilities, opinion):
+            q = self.probability(fusion_features(probabilities, opinion, command))
+            lead = q - self.bar(command, opinion)
+            if lead >= 0 and (best is None or lead > best[0]):
+                best = (lead, command, q)
+        if best is None:
+            return FusionDecision(None, True, 0.0)
+        return FusionDecision(best[1], True, best[2])
 
-    def verdict(
-        self, probabilities: Mapping[Command | str, float], threshold: Callable[[Command], float]
-    ) -> tuple[bool, Command | None]:
-        """(whether the head settles it alone, the command it settles on or None).
+    def probability(self, features: tuple[float, ...]) -> float:
+        """The logistic model's probability that a candidate with these features was said."""
+        z = self.bias + sum(w * f for w, f in zip(self.weights, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
-        Sure: p(other) or p(command) at or above the sure levels; a safety command (pause,
-        pain) at or above the head's own `threshold` is acted on too, without PocketSphinx,
-        which may add a missed "ouch" but never veto one.
-        """
-        best = max(probabilities, key=probabilities.__getitem__)
-        if best == OTHER:
-            return probabilities[OTHER] >= self.sure_other, None
-        command = Command(best)
-        p = probabilities[best]
-        if p >= self.sure_command or (command.is_safety and p >= threshold(command)):
-            return True, command
-        return False, None
+    def bar(self, command: Command, opinion: SphinxOpinion) -> float:
+        """The probability `command` needs: less when PocketSphinx alone acts on it, and at
+        most `safety` for pause and pain (a missed "ouch" costs pain, a false one a question)."""
+        bar = self.keep if opinion.accepted and opinion.command is command else self.add
+        return min(bar, self.safety) if command.is_safety else bar
 
-    def combine(
-        self, probabilities: Mapping[Command | str, float], command: Command | None, margin: float
-    ) -> float | None:
-        """PocketSphinx's `margin` for `command` plus the head's log-odds for it, when that
-        clears the level needed to act; else None."""
-        if command is None:
-            return None
-        p = min(max(probabilities.get(command, 0.0), 1e-6), 1 - 1e-6)
-        log_odds = margin + math.log(p / (1 - p))
-        needed = self.safety_log_odds if command.is_safety else self.min_log_odds
-        return log_odds if log_odds >= needed else None
+
+def candidates(
+    probabilities: Mapping[Command | str, float], opinion: SphinxOpinion
+) -> list[Command]:
+    """The commands the fusion weighs: PocketSphinx's and the head's two most probable."""
+    ranked = sorted((k for k in probabilities if k != OTHER), key=probabilities.__getitem__)
+    found = [Command(k) for k in ranked[-2:][::-1]]
+    if opinion.command is not None and opinion.command not in found:
+        found.insert(0, opinion.command)
+    return found
+
+
+def fusion_features(
+    probabilities: Mapping[Command | str, float], opinion: SphinxOpinion, command: Command
+) -> tuple[float, ...]:
+    """FUSION_FEATURES of one candidate `command`."""
+    agree = opinion.command is command
+    best = max(probabilities, key=probabilities.__getitem__)
+    return (
+        _log_odds(probabilities.get(command, 0.0)),
+        _log_odds(probabilities[OTHER]),
+        float(agree),
+        float(agree and opinion.accepted),
+        max(-10.0, min(10.0, opinion.margin)) if agree else -10.0,
+        float(best == command),
+        float(command.is_safety),
+        float(agree and opinion.whole),
+    )
+
+
+def _log_odds(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 class FusedRecognizer:
@@ -268,33 +316,43 @@ class FusedRecognizer:
         self._chunks = []
 
     def finish(self) -> Hypothesis | None:
-        """The head's sure answer, else the sum of both opinions."""
+        """The fused decision (FusionSettings.decide), spanning the whole utterance."""
         if not self._chunks:
             return None
         probabilities = self.head.probabilities()
         self.head.cancel()
         audio = np.concatenate(self._chunks)
         self._chunks = []
-        scores: list[SphinxScores] = []
+        phrases: list[str | None] = []
 
         def ask() -> SphinxOpinion:
             self.consulted += 1
-            scores.append(self.sphinx.score(audio))
-            return self.sphinx_opinion(scores[0])
+            scores = self.sphinx.score(audio)
+            phrases.append(scores.phrase)
+            return self.sphinx_opinion(scores, len(audio) / SAMPLE_RATE)
 
-        decision = self.settings.decide(probabilities, self.head.model.threshold, ask)
+        decision = self.settings.decide(probabilities, ask)
         if decision.command is None:
             return None
-        confidence = round(decision.confidence, 3)
-        if decision.by_head:
-            return self.head.hypothesis(decision.command, None, confidence)
-        s = scores[0]
-        return Hypothesis(decision.command, s.phrase, s.start, s.end, confidence)
+        phrase = phrases[0] if phrases and phrases[0] else None
+        if phrase is not None and self.sphinx.vocabulary.command(phrase) is not decision.command:
+            phrase = None
+        return self.head.hypothesis(decision.command, phrase, decision.confidence)
 
-    def sphinx_opinion(self, scores: SphinxScores) -> SphinxOpinion:
-        """The fusion's view of PocketSphinx's scores for one utterance."""
-        command = None if scores.phrase is None else self.sphinx.vocabulary.command(scores.phrase)
-        return SphinxOpinion(command, self.sphinx.margin(scores) if command else -math.inf)
+    def extra_speech(self, scores: SphinxScores, seconds: float) -> float:
+        """Seconds of an utterance `seconds` long outside PocketSphinx's phrase (padding
+        excluded), as the Listener measures it."""
+        return seconds - self.sphinx.settings.padding - (scores.end - scores.start)
+
+    def sphinx_opinion(self, scores: SphinxScores, seconds: float) -> SphinxOpinion:
+        """The fusion's view of PocketSphinx's scores for an utterance `seconds` long."""
+        sphinx = self.sphinx
+        command = None if scores.phrase is None else sphinx.vocabulary.command(scores.phrase)
+        if command is None:
+            return SphinxOpinion(None, -math.inf, False, False)
+        whole = self.extra_speech(scores, seconds) <= MAX_EXTRA_SPEECH
+        accepted = whole and sphinx.verdict(scores) is command
+        return SphinxOpinion(command, sphinx.margin(scores), accepted, whole)
 
 
 register_engine(

@@ -18,7 +18,10 @@ from voice_guide.speech_in.audio import SAMPLE_RATE, to_float32
 from voice_guide.speech_in.recognizer import Hypothesis, Recognizer
 from voice_guide.speech_in.vad import FRAME_SAMPLES, Segmenter, SegmenterSettings, SileroVad, Vad
 
-__all__ = ["Detection", "Listener"]
+__all__ = ["MAX_EXTRA_SPEECH", "Detection", "Listener"]
+
+MAX_EXTRA_SPEECH = 0.6
+"""Seconds of speech outside a recognizer's phrase beyond which an utterance is no command."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class Listener:
         sample_rate: int = SAMPLE_RATE,
         vad: Vad | None = None,
         segmenter: SegmenterSettings | None = None,
-        max_extra_speech: float = 0.6,
+        max_extra_speech: float = MAX_EXTRA_SPEECH,
     ) -> None:
         """`recognizer` judges utterances; `vad` defaults to Silero VAD (ONNX).
 
