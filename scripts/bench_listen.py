@@ -776,6 +776,23 @@ def judge_all(
     return records
 
 
+def decided_again(records: list[dict]) -> list[dict]:
+    """Saved records with every decision derived again from their scores under the current
+    rules (FusionSettings, SphinxSettings; the head's probabilities as recorded)."""
+    from voice_guide.speech_in.embedding_engine import FusedRecognizer
+
+    fused = FusedRecognizer(vocabulary("en"))
+    return [
+        r
+        | {
+            "judged": [
+                vars(derive(j["end"], j["raw"], fused, recorded=j["heard"])) for j in r["judged"]
+            ]
+        }
+        for r in records
+    ]
+
+
 def reused(paths: list[Path]) -> dict[str, list[dict]]:
     """Judged utterances of saved records, by stream file name."""
     return {r["stream"]: r["judged"] for path in paths for r in json.loads(path.read_text())}
@@ -829,7 +846,11 @@ def main() -> None:
         "--plot-only", nargs="+", type=Path, help="plot these saved --markdown tables and exit"
     )
     parser.add_argument("--tune", type=Path, help="FusionSettings grid on saved dev --records")
-    parser.add_argument("--from-records", type=Path, help="tabulate saved --records, no judging")
+    parser.add_argument(
+        "--from-records",
+        type=Path,
+        help="tabulate saved --records, decided again from their scores (no judging)",
+    )
     parser.add_argument(
         "--reuse",
         type=Path,
@@ -852,7 +873,7 @@ def main() -> None:
     if args.language == "en":
         listeners = list(LISTENERS)
         if args.from_records:
-            records = json.loads(args.from_records.read_text())
+            records = decided_again(json.loads(args.from_records.read_text()))
             streams = [stream_of(r, args.work) for r in records]
         else:
             records = judge_all(streams, args.jobs, reused(args.reuse or []))
