@@ -173,9 +173,9 @@ def synthesize(voice: Voice, text: str, cache: Path) -> np.ndarray:
             effects += ["speed", f"{voice.sox_speed:.3f}"]
         if effects:
             shifted = raw.with_suffix(".sox.wav")
-            subprocess.run(
-                ["sox", str(raw), str(shifted), *effects], check=True, capture_output=True
-            )
+            # -R: sox seeds its dither with a fixed number, so a fresh run makes the same audio
+            repeatable = ["sox", "-R", str(raw), str(shifted), *effects]
+            subprocess.run(repeatable, check=True, capture_output=True)
             raw.unlink()
             raw = shifted
         os.replace(raw, path)

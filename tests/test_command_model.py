@@ -158,6 +158,24 @@ def test_mbrola_rounds_get_their_own_digest_and_older_rounds_keep_theirs():
     assert all((v == "mb-us2") == (split == "dev") for split, v in voices)
 
 
+def test_a_fresh_run_makes_the_same_examples(tmp_path):
+    import train_commands
+
+    plan = train_commands.Plan(phrase_voices=3, pain_voices=3, wording_count=0, ngram_count=4)
+    made = train_commands.tasks("en", plan, 0, 4, TINY)
+    shifted = [t for t in made if t.voice is not None and t.voice.sox_cents][:4]
+    assert len(shifted) == 4  # synthesized, then shifted by sox (whose dither is random unless -R)
+    runs = []
+    for run in ("first", "again"):  # each with its own, empty synthesis cache
+        (tmp_path / run).mkdir()
+        runs.append(train_commands.make_examples(shifted, tmp_path / run, 0, workers=1))
+    first, again = runs
+    np.testing.assert_array_equal(first[0], again[0])
+    assert first[0].shape == (4, EMBEDDING_DIM * 19) and list(first[1]) == [
+        t.label for t in shifted
+    ]
+
+
 def test_a_tiny_trained_head_hears_its_phrases_through_the_listener(
     tiny_model, embedding, tmp_path
 ):
