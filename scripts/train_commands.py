@@ -20,10 +20,11 @@ held-out voices (scripts/bench_listen.py: flite awb and kal16, the SAM and Pico 
 never used here. Seeded: the same arguments give the same model.
 
 Each round's examples are cached in `--work` under a digest of the round's arguments (language,
-Plan, seed, commands), not of the phrase table: after changing the table, use a new `--work`.
-Plan fields added after rounds were cached are left out of the digest while they keep their
-default (see `round_digest`), and a default draws no extra random numbers, so such a round
-keeps both its digest and its examples.
+Plan, seed, commands). Plan fields added after rounds were cached are left out of the digest
+while they keep their default (see `round_digest`), and a default draws no extra random numbers,
+so such a round keeps both its digest and its examples. The file also records a digest of the
+round's tasks (texts, voices, scenes): when the phrase table or train_data changed, the round is
+made again; a round cached before that record is used as it is (the run says so).
 
     .venv/bin/python scripts/train_commands.py                   # writes the shipped head
     .venv/bin/python scripts/train_commands.py --language en --out /tmp/head.npz --scale 0.3
@@ -551,16 +552,22 @@ def round_examples(
     workers: int,
     commands: list[tuple[str, Command]] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One round's (vectors, labels, splits), cached in `work` under a digest of its inputs."""
+    """One round's (vectors, labels, splits), cached in `work` under a digest of its inputs
+    and made again when its tasks changed (see the module docstring)."""
     cached = work / f"examples-{language}-{round_digest(language, plan, seed, commands)}.npz"
-    if cached.exists():
-        with np.load(cached) as data:
-            return data["x"], data["y"], data["split"]
     wall, cpu = time.time(), cpu_seconds()
     all_tasks = tasks(language, plan, seed, 24, commands)
+    made_from = hashlib.sha1(repr(all_tasks).encode()).hexdigest()
+    if cached.exists():
+        with np.load(cached) as data:
+            if str(data.get("tasks", made_from)) == made_from:
+                if "tasks" not in data:
+                    print(f"{cached.name}: cached before tasks were recorded, used as is")
+                return data["x"], data["y"], data["split"]
+        print(f"{cached.name}: its texts changed (phrase table or train_data), making it again")
     print(f"{len(all_tasks)} tasks (round seeded {seed})", file=sys.stderr)
     x, y, split = make_examples(all_tasks, work / "tts", seed, workers)
-    np.savez(cached, x=x, y=y, split=split)
+    np.savez(cached, x=x, y=y, split=split, tasks=np.array(made_from))
     print(
         f"round seeded {seed}: {len(x)} examples in {time.time() - wall:.0f} s wall, "
         f"{cpu_seconds() - cpu:.0f} s CPU ({workers} workers)",

@@ -176,6 +176,29 @@ def test_a_fresh_run_makes_the_same_examples(tmp_path):
     ]
 
 
+def test_a_cached_round_whose_texts_changed_is_made_again(tmp_path, monkeypatch, capsys):
+    import train_commands
+
+    plan = train_commands.Plan(
+        phrase_voices=1, pain_voices=1, wording_count=0, around_count=0, conversation_voices=0,
+        near_voices=0, guide_voices=0, ngram_count=3, background_count=1,
+    )  # fmt: skip
+    (tmp_path / "tts").mkdir()
+    train_commands.round_examples("en", plan, 0, tmp_path, 1, TINY)
+    capsys.readouterr()
+    train_commands.round_examples("en", plan, 0, tmp_path, 1, TINY)  # the same texts: cached
+    assert "tasks (round seeded 0)" not in capsys.readouterr().err
+    data = tmp_path / "data"  # the same "other" speech, one sentence reworded
+    data.mkdir()
+    text = (train_commands.DATA / "en.yaml").read_text(encoding="utf-8")
+    (data / "en.yaml").write_text(text.replace("how was the drive", "how was the ride"))
+    monkeypatch.setattr(train_commands, "DATA", data)
+    train_commands.round_examples("en", plan, 0, tmp_path, 1, TINY)
+    made = capsys.readouterr()
+    assert "its texts changed" in made.out and "tasks (round seeded 0)" in made.err
+    assert len(list(tmp_path.glob("examples-*.npz"))) == 1  # the same key, made again
+
+
 def test_a_tiny_trained_head_hears_its_phrases_through_the_listener(
     tiny_model, embedding, tmp_path
 ):
