@@ -56,10 +56,10 @@ def test_listen_json_prints_only_detection_lines(lighter_then_next):
     assert "PocketSphinx" in result.stderr
 
 
-def test_listen_auto_english_names_pocketsphinx(lighter_then_next):
+def test_listen_auto_english_names_the_fusion(lighter_then_next):
     result = CliRunner().invoke(cli, ["listen", str(lighter_then_next), "--json"])
     assert result.exit_code == 0
-    assert "auto chose pocketsphinx" in result.stderr
+    assert "auto chose fusion" in result.stderr
 
 
 def test_listen_auto_korean_uses_vosk(tmp_path):

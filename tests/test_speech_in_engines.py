@@ -61,7 +61,7 @@ def test_auto_says_in_one_line_which_engine_it_chose_and_why(lighter_wav):
     assert result.exit_code == 0, result.output
     chose = [line for line in result.stderr.splitlines() if "auto chose" in line]
     assert len(chose) == 1
-    assert "auto chose pocketsphinx (best measured for en" in chose[0]
+    assert "auto chose fusion (best measured for en" in chose[0]
     assert "PocketSphinx" in chose[0]
 
 
