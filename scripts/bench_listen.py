@@ -1091,7 +1091,8 @@ def plot(tables: list[Path], path: Path) -> None:
     for ax, (column, title, targets) in zip(axes, metrics, strict=True):
         for i, (name, rows) in enumerate(sorted(series.items())):
             values = [float(rows[c][column]) if c in rows else np.nan for c in conditions]
-            ax.bar(np.arange(len(conditions)) + i * width, values, width, label=name)
+            x = np.arange(len(conditions)) + i * width
+            ax.bar(x, values, width, label=name, color=plt.cm.tab20(i % 20))
         for target in targets:
             ax.axhline(target, color="grey", ls="--", lw=0.8)
         ax.set_xticks(np.arange(len(conditions)) + width * (len(series) - 1) / 2, conditions)
