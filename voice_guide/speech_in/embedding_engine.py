@@ -4,11 +4,12 @@
 (embedding.EmbeddingStream), so at its end only the pooling and the head are left (about a
 millisecond). It has no transcript: its Hypothesis names the command only.
 
-`FusedRecognizer` asks the head first. Most utterances are settled there: the head is sure it
-is no command (conversation) or sure of one command. Only in between does it pay for
-PocketSphinx's two decodings (about 140 ms), and then the two opinions are added as
-log-odds: PocketSphinx's verifier margin for its phrase plus the head's log-odds for that
-phrase's command. Two engines whose errors differ rarely both accept a wrong command.
+`FusedRecognizer` puts pain first: the head's "ouch" is acted on at once. Unless the head is
+overwhelmingly sure the utterance is no command, PocketSphinx decodes it too, and a small
+logistic model over both opinions (FusionSettings, fitted on the dev voices by
+scripts/bench_listen.py --tune) picks the command, or none: PocketSphinx's accepted phrase
+needs little support from the head, a command PocketSphinx did not accept needs a head that
+is far surer. Two engines whose errors differ rarely both accept a wrong command.
 """
 
 from __future__ import annotations
