@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+import wave
 from pathlib import Path
 
 import numpy as np
 
+from voice_guide.audio import to_int16_bytes
 from voice_guide.speech_in import Listener
 from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav, resample
 
@@ -35,3 +37,13 @@ def listen(recognizer, audio: np.ndarray, chunk: int = CHUNK) -> list:
     for start in range(0, len(audio), chunk):
         found += listener.feed(audio[start : start + chunk])
     return found + listener.flush()
+
+
+def write_wav(path: Path, audio: np.ndarray) -> Path:
+    """`audio` (16 kHz float32) as a mono 16-bit WAV file, as a recorder would save it."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(to_int16_bytes(audio))
+    return path

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from spoken import write_wav
 
 from voice_guide.cli import cli
 from voice_guide.commands import Command
@@ -210,15 +211,6 @@ def _flite(text: str, stretch: float, f0: int) -> np.ndarray:
     return resample(wav.samples, wav.sample_rate)
 
 
-def _write(path: Path, audio: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
 SPOKEN = [
     ("pause", "wait"),
     ("repeat", "repeat"),
@@ -243,15 +235,15 @@ def test_enrollment_from_a_folder_improves_a_voice_the_model_misses(tmp_path):
     folder.mkdir()
     for command, text in [*SPOKEN, ("pain", "ouch")]:
         slow = _flite(text, 1.11, 85)
-        _write(folder / f"{command}-1.wav", slow)
+        write_wav(folder / f"{command}-1.wav", slow)
         noise = pink_noise(len(slow), rng)
         noisy = slow + noise * np.sqrt(np.mean(slow**2) / np.mean(noise**2)) / 10
-        _write(folder / f"{command}-2.wav", noisy)
+        write_wav(folder / f"{command}-2.wav", noisy)
     quiet = np.zeros(SAMPLE_RATE, np.float32)
     parts = [quiet]
     for _, text in SPOKEN:
         parts += [_flite(text, 0.75, 170), quiet]
-    test_wav = _write(tmp_path / "test.wav", np.concatenate(parts))
+    test_wav = write_wav(tmp_path / "test.wav", np.concatenate(parts))
 
     def heard(*extra: str) -> list[str]:
         result = _run("listen", str(test_wav), "--json", "--engine", "embedding", *extra)

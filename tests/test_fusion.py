@@ -7,12 +7,11 @@ everything else is flite speech through the real engines and the real Listener.
 from __future__ import annotations
 
 import sys
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
-from spoken import listen, synthesize
+from spoken import listen, synthesize, write_wav
 
 from voice_guide.commands import Command, vocabulary
 from voice_guide.speech_in.audio import SAMPLE_RATE
@@ -70,12 +69,7 @@ def test_the_benchmark_derives_the_engines_own_decisions(fused, tmp_path):
     texts = ["a little lighter", "ouch", "did you see the game last night", "next", "hang on"]
     gap = np.zeros(int(1.2 * SAMPLE_RATE), np.float32)
     audio = np.concatenate([part for t in texts for part in (synthesize(tmp_path, t, "rms"), gap)])
-    path = tmp_path / "stream.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    path = write_wav(tmp_path / "stream.wav", audio)
     engine = [(d.command.value, round(d.detected_at, 2)) for d in listen(fused, audio)]
     bench_listen._probe = bench_listen.Probe(fused)  # the same engines, loaded once
     judged = bench_listen.judge_stream((path, None))
