@@ -499,12 +499,14 @@ def sphinx_opinion(raw: dict, fused, recorded: dict | None = None):
 
     command = raw["sphinx"] and Command(raw["sphinx"])
     whole = bool(command) and raw["extra"] <= MAX_EXTRA_SPEECH
-    if "phrase" in raw:
+    margin = raw["margin"]
+    if "phrase" in raw:  # the verifier's features were kept: its current settings decide
+        margin = fused.sphinx.settings.margin(raw["features"]) if command else margin
         needed = command and fused.sphinx.needed_margin(command, raw["phrase"])
-        accepted = whole and raw["margin"] >= needed
+        accepted = whole and margin >= needed
     else:
         accepted = bool(recorded and recorded["pocketsphinx"])
-    return SphinxOpinion(command, raw["margin"], accepted, whole)
+    return SphinxOpinion(command, margin, accepted, whole)
 
 
 class Probe:
@@ -551,18 +553,16 @@ class Probe:
 
     def _sphinx_scores(self, audio: np.ndarray) -> dict:
         """PocketSphinx's part of the raw scores (both decodings, timed)."""
-        sphinx = self.fused.sphinx
         t0 = time.process_time()
-        scores = sphinx.score(audio)
-        opinion = self.fused.sphinx_opinion(scores, len(audio) / SAMPLE_RATE)
+        scores = self.fused.sphinx.score(audio)
+        seconds = len(audio) / SAMPLE_RATE
+        opinion = self.fused.sphinx_opinion(scores, seconds)
         return {
             "sphinx": opinion.command and opinion.command.value,
             "phrase": scores.phrase,
             "features": list(scores.features()),
             "margin": opinion.margin,
-            "extra": len(audio) / SAMPLE_RATE
-            - sphinx.settings.padding
-            - (scores.end - scores.start),
+            "extra": self.fused.extra_speech(scores, seconds),
             "t_sphinx": time.process_time() - t0,
         }
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,11 @@ class SphinxSettings:
     """Non-speech the segmenter adds around an utterance (pre-roll + end wait, seconds)."""
     common_words: int = 2000
     """Size of the word loop: the most frequent words of the bundled language model."""
+
+    def margin(self, features: Sequence[float]) -> float:
+        """The verifier's log-odds of SphinxScores.features() (see the class docstring)."""
+        clipped = (min(f, c) for f, c in zip(features, self.clip, strict=True))
+        return self.bias + sum(w * f for w, f in zip(self.weights, clipped, strict=True))
 
 
 @dataclass(frozen=True)
@@ -320,9 +326,7 @@ class PocketSphinxRecognizer:
 
     def margin(self, scores: SphinxScores) -> float:
         """The verifier's log-odds that the utterance is the phrase and nothing else."""
-        s = self.settings
-        clipped = (min(f, c) for f, c in zip(scores.features(), s.clip, strict=True))
-        return s.bias + sum(w * f for w, f in zip(s.weights, clipped, strict=True))
+        return self.settings.margin(scores.features())
 
     def _decode(self, search: str, pcm: bytes) -> list[tuple[str, int, int, int]]:
         """Segments (word, first frame, last frame, acoustic score) of one decoding."""
