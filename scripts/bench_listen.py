@@ -1028,19 +1028,16 @@ def _fusion_examples(records: list[dict], fused) -> tuple[np.ndarray, np.ndarray
 
 
 def _fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1.0) -> tuple[tuple, float]:
-    """Logistic regression by Newton's method on standardized features with a small ridge;
-    returns (weights, bias) on the raw features."""
+    """Ridge-penalized logistic regression (scikit-learn, intercept not penalized) on
+    standardized features; returns (weights, bias) on the raw features."""
+    from sklearn.linear_model import LogisticRegression
+
     mean, scale = x.mean(0), x.std(0) + 1e-9
-    z = np.c_[np.ones(len(x)), (x - mean) / scale]
-    w = np.zeros(z.shape[1])
-    penalty = ridge * np.eye(len(w))
-    penalty[0, 0] = 0.0
-    for _ in range(30):
-        p = 1.0 / (1.0 + np.exp(-z @ w))
-        hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty
-        w -= np.linalg.solve(hessian, z.T @ (p - y) + penalty @ w)
-    weights = w[1:] / scale
-    return tuple(round(float(v), 3) for v in weights), round(float(w[0] - weights @ mean), 3)
+    model = LogisticRegression(C=1.0 / ridge, tol=1e-10, max_iter=10_000)
+    model.fit((x - mean) / scale, y)
+    weights = model.coef_[0] / scale
+    bias = model.intercept_[0] - weights @ mean
+    return tuple(round(float(v), 3) for v in weights), round(float(bias), 3)
 
 
 def _condition_rows(records: list[dict], heard) -> dict[str, dict[str, float]]:
