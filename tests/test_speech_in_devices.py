@@ -71,3 +71,30 @@ def test_devices_command_lists_the_pulse_device(pulse_null_sink: NullSink):
     assert result.exit_code == 0
     assert any(line.endswith(" pulse") and "in/out" in line for line in result.stdout.splitlines())
     assert np.all([line.split()[0].isdigit() for line in result.stdout.splitlines()])
+
+
+def test_the_guide_keeps_playing_while_pocketsphinx_decodes(pulse_null_sink: NullSink, tmp_path):
+    """A decoding holds the GIL for its whole length; in the session's process it starved the
+    output callback and the guide's voice stuttered. The decoder runs in a child process, so
+    the speaker's clock keeps pace with the wall clock while an utterance is decoded."""
+    from spoken import synthesize
+
+    from voice_guide.speech_out import OutputDevice, Playback, find_output_device
+
+    recognizer = PocketSphinxRecognizer(vocabulary("en"))
+    speech = synthesize(tmp_path, "did you see the game last night it went on for hours", "rms")
+    utterance = np.tile(speech, 3)  # a long utterance: the decoding takes a while
+    device = find_output_device("pulse")
+    playback = Playback(device.sample_rate)
+    tone = np.sin(np.arange(10 * device.sample_rate) * 0.05).astype(np.float32) * 0.1
+    with OutputDevice(playback, device):
+        playback.play(tone, "a long sentence")
+        deadline = time.monotonic() + 5
+        while playback.clock < 0.5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert playback.clock >= 0.5, "the null sink did not start playing"
+        wall, played = time.monotonic(), playback.clock
+        recognizer.score(utterance)
+        wall, played = time.monotonic() - wall, playback.clock - played
+    assert wall > 0.2, f"the decoding took only {wall:.2f} s: too short to tell"
+    assert played > 0.8 * wall, f"the speaker played {played:.2f} s during {wall:.2f} s"

@@ -20,8 +20,6 @@ transcript and the phrase, and the number of words the word loop heard.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from voice_guide.commands import Command, Vocabulary
 from voice_guide.speech_in.audio import SAMPLE_RATE, to_int16_bytes
 from voice_guide.speech_in.engines import Measured, register_engine
 from voice_guide.speech_in.recognizer import Hypothesis, RecognizerError
+from voice_guide.speech_in.sphinx_process import DecoderProcess, DecoderSetup
 
 __all__ = ["PocketSphinxRecognizer", "SphinxScores", "SphinxSettings"]
 
@@ -151,6 +150,18 @@ def _common_words(lm_path: Path, dictionary: Path, count: int) -> dict[str, floa
     return {w: p * _LOG10_PER_LOGMATH for p, w in scored[:count]}
 
 
+def _pronunciations(lexicon: str) -> dict[str, str]:
+    """Word -> phones of its first pronunciation, from dictionary lines ("next(2)" skipped)."""
+    pairs = (line.split(maxsplit=1) for line in lexicon.splitlines())
+    return {p[0]: p[1] for p in pairs if len(p) == 2 and "(" not in p[0]}
+
+
+def _word_loop(common: dict[str, float], phrase_words: set[str]) -> dict[str, float]:
+    """The word loop's words (word -> log10 unigram probability): the `common` words and the
+    phrase words, a phrase word the model lacks as likely as a rare word."""
+    return {**dict.fromkeys(phrase_words, -5.0), **common}
+
+
 def _unigram_arpa(probabilities: dict[str, float]) -> str:
     """A unigram language model in ARPA text form."""
     lines = ["\\data\\", f"ngram 1={len(probabilities) + 2}", "", "\\1-grams:"]
@@ -215,26 +226,14 @@ class PocketSphinxRecognizer:
         reason = _unavailable(words.language)
         if reason is not None:
             raise RecognizerError(reason)
-        from pocketsphinx import Decoder
-
         self._language = words.language
         self.settings = settings or SphinxSettings()
         hmm, dictionary, word_lm = _model_files()
         common = _common_words(word_lm, dictionary, self.settings.common_words)
-        with tempfile.TemporaryDirectory() as tmp:
-            # Only the words it can hear: the whole dictionary (134,000 words) costs about
-            # 21 MB in the decoder, these few thousand entries under 1 MB, decoded the same.
-            lexicon = Path(tmp) / "words.dict"
-            lexicon.write_text(_entries(dictionary, {*common, *words.words()}), encoding="utf-8")
-            self._decoder = Decoder(
-                hmm=str(hmm),
-                dict=str(lexicon),
-                lm=None,
-                bestpath=False,
-                dither=True,
-                seed=1,  # dither is random: fixed seed, reproducible results
-                logfn=os.devnull,
-            )
+        # Only the words it can hear: the whole dictionary (134,000 words) costs about 21 MB
+        # in the decoder, these few thousand entries under 1 MB, decoded the same.
+        lexicon = _entries(dictionary, {*common, *words.words()})
+        self._phones = _pronunciations(lexicon)
         self.vocabulary = words
         known = self._known
         self.missing_phrases = [
@@ -245,31 +244,26 @@ class PocketSphinxRecognizer:
             raise RecognizerError("no command phrase is in the PocketSphinx dictionary")
         before = [f for f in words.before if known(f)]
         after = [f for f in words.after if known(f)]
-        self._decoder.add_jsgf_string("commands", _jsgf(self.phrases, words.bare, before, after))
-        self._loop_words = {w for text in (*self.phrases, *before, *after) for w in text.split()}
-        self._add_word_loop(common)
+        loop_words = {w for text in (*self.phrases, *before, *after) for w in text.split()}
+        self._decoder = DecoderProcess(
+            DecoderSetup(
+                hmm=str(hmm),
+                lexicon=lexicon,
+                grammar=_jsgf(self.phrases, words.bare, before, after),
+                word_lm=_unigram_arpa(_word_loop(common, loop_words)),
+            )
+        )
         self._noise = (
             np.random.default_rng(0).normal(0, _NOISE_FLOOR, SAMPLE_RATE).astype(np.float32)
         )
         self._chunks: list[np.ndarray] = []
 
-    def _add_word_loop(self, common: dict[str, float]) -> None:
-        """The word-loop search: the `common` words (word -> log10 unigram probability) and
-        the phrase words, unigram weighted."""
-        probabilities = dict(common)
-        for word in self._loop_words:
-            probabilities.setdefault(word, -5.0)  # rare words: as likely as a rare word
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "words.arpa"
-            path.write_text(_unigram_arpa(probabilities), encoding="utf-8")
-            self._decoder.add_lm_file("words", str(path))
-
     def _known(self, text: str) -> bool:
-        return all(self._decoder.lookup_word(w) is not None for w in text.split())
+        return all(w in self._phones for w in text.split())
 
     def _phone_list(self, text: str) -> list[str]:
         """Phones of a text, first pronunciation of each word."""
-        return [ph for w in text.split() for ph in (self._decoder.lookup_word(w) or "").split()]
+        return [ph for w in text.split() for ph in self._phones.get(w, "").split()]
 
     @property
     def language(self) -> str:
@@ -328,16 +322,6 @@ class PocketSphinxRecognizer:
         """The verifier's log-odds that the utterance is the phrase and nothing else."""
         return self.settings.margin(scores.features())
 
-    def _decode(self, search: str, pcm: bytes) -> list[tuple[str, int, int, int]]:
-        """Segments (word, first frame, last frame, acoustic score) of one decoding."""
-        self._decoder.activate_search(search)
-        self._decoder.start_utt()
-        self._decoder.process_raw(pcm, False, True)
-        self._decoder.end_utt()
-        # seg() is None when the search found no path at all (e.g. a long echo of speech).
-        segments = self._decoder.seg() or []
-        return [(s.word, s.start_frame, s.end_frame, s.ascore) for s in segments]
-
     def _with_noise_floor(self, audio: np.ndarray) -> np.ndarray:
         """Add a -60 dBFS noise floor: on digital silence (espeak-ng writes long runs of exact
         zeros) PocketSphinx called whole utterances silence and the grammar found no path.
@@ -347,8 +331,8 @@ class PocketSphinxRecognizer:
     def score(self, audio: np.ndarray) -> SphinxScores:
         """The two decodings of one utterance (16 kHz float32) reduced to the features."""
         pcm = to_int16_bytes(self._with_noise_floor(audio))
-        grammar = self._decode("commands", pcm)
-        loop = self._decode("words", pcm)
+        grammar = self._decoder.decode("commands", pcm)
+        loop = self._decoder.decode("words", pcm)
         words = [g for g in grammar if g[0] not in _NON_WORDS]
         speech_frames = sum(w[2] - w[1] + 1 for w in loop if w[0] not in _SILENCE)
         heard = " ".join(_words(loop))
