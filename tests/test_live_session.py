@@ -242,3 +242,20 @@ def test_a_recognizer_that_keeps_failing_gives_up_listening_not_the_session(tmp_
     faults = [e for e in transcript.events if e["event"] == "fault"]
     assert len(faults) == MAX_RECOGNIZER_FAULTS
     assert not runner.ended and failure.value.at > 0
+
+
+def test_clock_offset_holds_through_a_backlog_and_restarts_after_a_stall():
+    from voice_guide.runner import ClockAlignment
+
+    wall = [0.0]
+    clocks = ClockAlignment(clock=lambda: wall[0])
+    for i in range(50):  # blocks on time: the microphone is 0.05 s behind the playback clock
+        wall[0] = 0.02 * i
+        assert clocks.offset(0.02 * i - 0.05, 0.02 * i) == pytest.approx(-0.05)
+    # The session fell 0.8 s behind: queued blocks look older, the offset must not follow.
+    for i in range(50, 60):
+        wall[0] += 0.001
+        assert clocks.offset(0.02 * i - 0.05, 0.02 * i + 0.8) == pytest.approx(-0.05)
+    # The microphone was gone for 4 s while the playback clock ran on: a new offset.
+    wall[0] += 4.0
+    assert clocks.offset(1.2, 5.5) == pytest.approx(-4.3)

@@ -316,27 +316,34 @@ def _stand_in_for_next(
     return None
 
 
-JUMP = 0.5
-"""A change of clock offset this large (seconds) means a device restarted, not jitter."""
+STALL = 1.0
+"""Seconds without a microphone block that mean the device went away and came back (the
+live loop notices a lost microphone after 3 s of no audio; a busy machine delays blocks by
+far less): the clock offset from before is void."""
 
 
 class ClockAlignment:
     """Maps microphone time onto the playback clock when they are separate devices.
 
-    Both run from the same sound server at the same rate, but blocks arrive in bursts: a
-    microphone block that waited in the queue is older than the playback clock suggests.
-    The freshest blocks give the largest difference, so the offset is the largest seen
-    over the last few seconds: steady, and still following slow drift."""
+    Both run from the same sound server at the same rate, but blocks reach the session late
+    whenever it falls behind (a busy machine): a block that waited in the queue is older
+    than the playback clock suggests. The freshest blocks give the largest difference, so
+    the offset is the largest seen over the last few seconds: steady through a backlog,
+    and still following slow drift. Only a stall of the stream (the device was gone while
+    the playback clock ran on) starts the estimate afresh."""
 
-    def __init__(self, window: int = 250) -> None:
+    def __init__(self, window: int = 250, clock: Callable[[], float] = time.monotonic) -> None:
         self._recent: deque[float] = deque(maxlen=window)
+        self._clock = clock
+        self._last_block: float | None = None
 
     def offset(self, mic_time: float, playback_time: float) -> float:
         """Seconds to subtract from microphone time to get playback time."""
-        raw = mic_time - playback_time
-        if self._recent and abs(raw - max(self._recent)) > JUMP:
-            self._recent.clear()  # a device stopped and came back: the old offset is void
-        self._recent.append(raw)
+        now = self._clock()
+        if self._last_block is not None and now - self._last_block > STALL:
+            self._recent.clear()
+        self._last_block = now
+        self._recent.append(mic_time - playback_time)
         return max(self._recent)
 
 
