@@ -127,3 +127,11 @@ def test_own_words_heard_with_a_filler_are_still_the_guides(playing):
     gate = SelfVoiceGate(playing, echo_tail=0.4)
     own = gate.reason_to_ignore(_detection(Command.RESUME, "okay continue please", 2.1, 2.4))
     assert own is not None and own.startswith("own voice")
+
+
+def test_an_instant_detection_is_judged_on_the_sound_before_it():
+    """The head places a very short utterance at one instant (start == end): the echo before
+    it still shows it is the guide, and a person's sound there still acts."""
+    reason = _echo_room(7, 0.0).reason_to_ignore(_detection(Command.PAUSE, None, 1.6, 1.6))
+    assert reason is not None and reason.startswith("echo of the guide")
+    assert _echo_room(8, 0.1).reason_to_ignore(_detection(Command.PAIN, None, 1.6, 1.6)) is None

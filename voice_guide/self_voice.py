@@ -47,6 +47,10 @@ room's direct echo path; the longer echo tail only matters for its own words).""
 HEAD_START = 0.3
 """How much earlier than the guide a phrase must have begun to count as the person's own
 turn (the listener's pre-roll and word timings are this imprecise)."""
+MIN_ECHO_WINDOW = 0.25
+"""Seconds of microphone the echo is compared with, at least: an engine without word timings
+places a very short utterance's detection at one instant (start == end), and an empty
+window explained nothing, so the guide's own echo passed as the person."""
 MIC_SECONDS = 20
 
 
@@ -133,8 +137,9 @@ class SelfVoiceGate:
         return None
 
     def _echo_explains(self, detection: Detection) -> float:
-        mic = self._recent_mic(detection.start, detection.end)
-        first = detection.start - self.offset - MAX_ECHO_DELAY
+        start = min(detection.start, detection.end - MIN_ECHO_WINDOW)
+        mic = self._recent_mic(start, detection.end)
+        first = start - self.offset - MAX_ECHO_DELAY
         played = self.playback.played(first, detection.end - self.offset)
         played = resample(played, self.playback.sample_rate)
         return echo_explained_db(mic, played[-(len(mic) + round(MAX_ECHO_DELAY * SAMPLE_RATE)) :])
