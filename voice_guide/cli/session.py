@@ -48,8 +48,9 @@ from voice_guide.wiring import (
 )
 
 
-class _Terminate(Exception):
-    """SIGTERM arrived: leave like Ctrl-C, state saved."""
+class _Terminate(BaseException):
+    """SIGTERM arrived: leave like Ctrl-C, state saved. Not an Exception, like
+    KeyboardInterrupt: the run loop's recognizer-fault handler took it for a recognizer bug."""
 
 
 def _stop_on_signals(farewell: Callable[[], str], grace: float) -> None:
