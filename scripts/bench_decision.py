@@ -4,10 +4,11 @@
 Streams of the listening benchmark's corpus (scripts/bench_listen.py builds and caches them in
 --work; the dev voices by default) go through the real Listener in 20 ms chunks, as from a
 microphone, with the real engine (`create_recognizer`). Per utterance it records the CPU time
-(process_time) of `finish()`: the decision time. It also prints the CPU spent while the person
-speaks (`accept()`, per second of utterance audio), the real-time factor of the whole listening
-path (VAD included) over the streams' audio, the resident memory the engine added when it was
-loaded and the process's peak while listening (one engine per run), and the load average (the
+of `finish()` (process_time plus the PocketSphinx decoder process's): the decision time. It
+also prints the CPU spent while the person speaks (`accept()`, per second of utterance
+audio), the real-time factor of the whole listening path (VAD included) over the streams'
+audio, the resident memory the engine added when it was loaded and the peak while listening
+(this process and the decoder process; one engine per run), and the load average (the
 machine may be shared: slower numbers under load).
 
     .venv/bin/python scripts/bench_decision.py --work /tmp/l1/bench --engine pocketsphinx
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_listen.py
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_listen import build_corpus
+from process_memory import TreePeak, tree_rss_mb
 
 from voice_guide.speech_in.audio import SAMPLE_RATE, read_wav
 from voice_guide.speech_in.engines import create_recognizer
@@ -73,22 +75,19 @@ class Timed:
         self.utterance_samples += len(samples)
         return answer
 
+    def cpu(self) -> float:
+        """CPU seconds of this process and the engine's PocketSphinx decoder process."""
+        sphinx = getattr(self.inner, "sphinx", self.inner)  # the fusion's, or the engine
+        return time.process_time() + getattr(sphinx, "decoder_cpu", 0.0)
+
     def finish(self) -> Hypothesis | None:
-        start = time.process_time()
+        start = self.cpu()
         answer = self.inner.finish()
-        self.decisions.append(time.process_time() - start)
+        self.decisions.append(self.cpu() - start)
         return answer
 
     def cancel(self) -> None:
         self.inner.cancel()
-
-
-def _memory_mb(field: str) -> float:
-    """VmRSS (resident) or VmHWM (peak resident) of this process, MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def _p95(values: list[float]) -> float:
@@ -98,13 +97,14 @@ def _p95(values: list[float]) -> float:
 
 def measure(engine: str, paths: list[Path]) -> str:
     """One engine over the streams: a markdown table row."""
-    before = _memory_mb("VmRSS")
+    before = tree_rss_mb()
     timed = Timed(create_recognizer(engine, "en").recognizer)
     listener = Listener(timed)
-    engine_mb = _memory_mb("VmRSS") - before
+    engine_mb = tree_rss_mb() - before
     Path("/proc/self/clear_refs").write_text("5")  # peak := now (the corpus is read already)
+    peak = TreePeak()
     audio_seconds = 0.0
-    start = time.process_time()
+    start = timed.cpu()
     for path in paths:
         listener.reset()
         audio = read_wav(path).resampled(SAMPLE_RATE).samples
@@ -112,8 +112,9 @@ def measure(engine: str, paths: list[Path]) -> str:
         for offset in range(0, len(audio), CHUNK):
             listener.feed(audio[offset : offset + CHUNK])
         listener.flush()
-    total = time.process_time() - start
-    peak_mb = _memory_mb("VmHWM")
+    total = timed.cpu() - start
+    peak.sample()
+    peak_mb = peak.mb
     ms = [1000 * d for d in timed.decisions]
     speech = timed.utterance_samples / SAMPLE_RATE
     return (

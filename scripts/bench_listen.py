@@ -50,7 +50,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # process_memory.py
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from process_memory import TreePeak
 
 from voice_guide.commands import Command, phrase_table, vocabulary
 from voice_guide.room import BEDS
@@ -553,8 +556,9 @@ class Probe:
 
     def _sphinx_scores(self, audio: np.ndarray) -> dict:
         """PocketSphinx's part of the raw scores (both decodings, timed)."""
-        t0 = time.process_time()
-        scores = self.fused.sphinx.score(audio)
+        sphinx = self.fused.sphinx
+        t0 = time.process_time() + sphinx.decoder_cpu
+        scores = sphinx.score(audio)
         seconds = len(audio) / SAMPLE_RATE
         opinion = self.fused.sphinx_opinion(scores, seconds)
         return {
@@ -563,7 +567,7 @@ class Probe:
             "features": list(scores.features()),
             "margin": opinion.margin,
             "extra": self.fused.extra_speech(scores, seconds),
-            "t_sphinx": time.process_time() - t0,
+            "t_sphinx": time.process_time() + sphinx.decoder_cpu - t0,
         }
 
 
@@ -617,18 +621,19 @@ class Run:
 
 
 def run_listen(stream: Stream, engine: str, language: str) -> Run:
-    """`voice-guide listen FILE --json` in a child process; CPU time from wait4, peak RSS
-    from /proc (ru_maxrss of a child also counts the parent's memory at fork)."""
+    """`voice-guide listen FILE --json` in a child process; CPU time from wait4 (the decoder
+    process it waits for included), peak RSS from /proc over the child and its decoder
+    process (ru_maxrss of a child also counts the parent's memory at fork)."""
     cmd = [sys.executable, "-m", "voice_guide", "listen", str(stream.path), "--json"]
     cmd += ["--engine", engine, "--language", language]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
-        peak_kb = 0
+        peak = TreePeak(proc.pid)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            peak_kb = max(peak_kb, _vm_hwm_kb(proc.pid))
+            peak.sample()
             time.sleep(0.05)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0), err.seek(0)
@@ -636,18 +641,7 @@ def run_listen(stream: Stream, engine: str, language: str) -> Run:
             raise SystemExit(f"listen failed on {stream.path}: {err.read().strip()}")
         lines = out.read().splitlines()
     detections = [json.loads(line) for line in lines if line.strip()]
-    return Run(detections, usage.ru_utime + usage.ru_stime, peak_kb / 1024)
-
-
-def _vm_hwm_kb(pid: int) -> int:
-    """Peak resident memory of a running process from /proc (kB; 0 once it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return Run(detections, usage.ru_utime + usage.ru_stime, peak.mb)
 
 
 # -- scoring ----------------------------------------------------------------------------------

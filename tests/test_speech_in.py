@@ -110,6 +110,22 @@ def test_pocketsphinx_hears_a_routines_own_phrase_and_lists_unknown_words(speech
     assert [(d.command, d.heard) for d in detections] == [(Command.LIGHTER, "feather light")]
 
 
+def test_a_decoder_process_that_dies_is_one_fault_and_started_again(speech_dir):
+    """The decoder runs in a child process: if it is killed, that utterance raises
+    RecognizerError (the run loop logs a recognizer fault) and the next one is heard."""
+    import os
+    import signal
+
+    from voice_guide.speech_in.recognizer import RecognizerError
+
+    recognizer = PocketSphinxRecognizer(vocabulary("en"))
+    audio = synthesize(speech_dir, "a little lighter", "slt")
+    os.kill(recognizer._decoder.pid, signal.SIGKILL)
+    with pytest.raises(RecognizerError, match=r"decoder process ended.*started again"):
+        recognizer.score(audio)
+    assert [d.command for d in listen(recognizer, audio)] == [Command.LIGHTER]
+
+
 # Natural wording: politeness, fillers and synonyms around the table's phrases.
 NATURAL = [
     ("slt", "okay a little lighter please", Command.LIGHTER),

@@ -275,6 +275,11 @@ class PocketSphinxRecognizer:
         """Engine and model in a few words."""
         return "PocketSphinx with its bundled en-us model and a word-loop verifier"
 
+    @property
+    def decoder_cpu(self) -> float:
+        """CPU seconds its decoder process has spent so far (not in this process's time)."""
+        return self._decoder.cpu_seconds
+
     def begin(self) -> None:
         """A new utterance starts."""
         self._chunks = []

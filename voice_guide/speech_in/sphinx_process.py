@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import weakref
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -54,7 +55,15 @@ class DecoderProcess:
         """Start the child and wait until its decoder is built (RecognizerError if it fails)."""
         self._setup = setup
         self._child: subprocess.Popen[bytes] | None = None
+        self.cpu_seconds = 0.0
+        """CPU the child has spent decoding so far: a benchmark adds it to its own."""
         self._start()
+
+    @property
+    def pid(self) -> int:
+        """The child's process id."""
+        assert self._child is not None
+        return self._child.pid
 
     def _start(self) -> None:
         child = subprocess.Popen(
@@ -89,7 +98,7 @@ class DecoderProcess:
     def _call(self, message: object) -> list[Segment]:
         try:
             self._send.send(message)
-            kind, value = self._receive.recv()
+            kind, value, cpu = self._receive.recv()
         except (EOFError, OSError) as error:
             code = self._child.poll() if self._child is not None else None
             raise RecognizerError(
@@ -97,6 +106,7 @@ class DecoderProcess:
             ) from error
         if kind == "error":
             raise RecognizerError(f"PocketSphinx failed: {value}")
+        self.cpu_seconds += cpu
         return value
 
 
@@ -151,14 +161,17 @@ def _serve(receive: Connection, send: Connection) -> None:
             message = receive.recv()
         except EOFError:
             return
+        started = time.process_time()
         try:
             if decoder is None:
                 decoder = _build(message)
-                send.send(("ok", []))
+                segments = []
             else:
-                send.send(("ok", _decode(decoder, *message)))
+                segments = _decode(decoder, *message)
         except Exception as error:  # reported to the parent, which raises RecognizerError
-            send.send(("error", f"{type(error).__name__}: {error}"))
+            send.send(("error", f"{type(error).__name__}: {error}", 0.0))
+        else:
+            send.send(("ok", segments, time.process_time() - started))
 
 
 if __name__ == "__main__":
