@@ -34,9 +34,11 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # null_sink.py
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # process_memory.py
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from null_sink import NullSink, SinkError, null_sink
+from process_memory import TreePeak
 
 from voice_guide.commands import Command, parse_command
 
@@ -282,6 +284,8 @@ def start_run(sink: NullSink, work: Path, engine: str) -> subprocess.Popen[str]:
 
 def stop_run(child: subprocess.Popen[str], transcript: Transcript, work: Path) -> RunStats:
     """Ctrl-C the run (it saves the session) and read what it cost."""
+    peak = TreePeak(child.pid)
+    peak.sample()  # the run and its decoder process, each one's peak so far
     os.kill(child.pid, signal.SIGINT)  # not send_signal: its poll() would reap the child
     _, _, usage = os.wait4(child.pid, 0)
     transcript.stop()
@@ -290,7 +294,7 @@ def stop_run(child: subprocess.Popen[str], transcript: Transcript, work: Path) -
     events = [e for _, e in transcript.lines]
     return RunStats(
         lines[0].removeprefix("voice-guide: ").strip() if lines else "not reported",
-        usage.ru_maxrss / 1024,
+        peak.mb,
         usage.ru_utime + usage.ru_stime,
         max((e["t"] for e in events), default=0.0),
         os.getloadavg()[0],

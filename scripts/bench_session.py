@@ -33,7 +33,6 @@ import itertools
 import json
 import math
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -48,7 +47,10 @@ from typing import Any
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # process_memory.py
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from process_memory import TreePeak, tree_rss_mb
 
 from voice_guide.commands import Command, parse_command
 from voice_guide.commands.prompts import prompts
@@ -145,15 +147,6 @@ class DemoRun:
         return running[-1] if running else (self.samples[-1] if self.samples else None)
 
 
-def _rss_mb(pid: int) -> float | None:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    match = re.search(r"^VmRSS:\s+(\d+) kB", text, re.M)
-    return int(match.group(1)) / 1024 if match else None
-
-
 def run_demo(
     routine: str | Path, options: Sequence[str], transcript: Path, *, engine: str
 ) -> DemoRun:
@@ -167,6 +160,7 @@ def run_demo(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT
     )
     samples: list[Sample] = []
+    peak = TreePeak(child.pid)
     stderr: list[str] = []
     reader = threading.Thread(target=lambda: stderr.extend(child.stderr or []), daemon=True)
     reader.start()
@@ -184,15 +178,17 @@ def run_demo(
                 offset += len(complete)
                 for line in complete.splitlines():
                     latest = json.loads(line)["t"]
-            rss = _rss_mb(child.pid)
-            if rss is not None:
+            rss = tree_rss_mb(child.pid)  # the demo and its PocketSphinx decoder process
+            if rss > 0:
                 load = os.getloadavg()[0]
                 samples.append(Sample(time.monotonic() - started, latest, rss, load))
+                peak.sample()
             done.wait(POLL)
 
     poller = threading.Thread(target=sample, daemon=True)
     poller.start()
-    # wait4 gives this child's own peak RSS and CPU time (RUSAGE_CHILDREN would mix runs).
+    # wait4 gives this child's CPU time with its decoder process's (RUSAGE_CHILDREN would
+    # mix runs); the peak RSS is the process tree's, from the samples.
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
@@ -208,7 +204,7 @@ def run_demo(
         events,
         wall,
         usage.ru_utime + usage.ru_stime,
-        usage.ru_maxrss / 1024,
+        peak.mb,
         samples,
         child.returncode,
         "".join(stderr),
