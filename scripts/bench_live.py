@@ -10,7 +10,13 @@ line appears in the run's JSONL transcript (flushed per line, polled every 10 ms
 p50/p95 of that delay per phrase and overall, the phrases missed or heard wrong, and the
 run's peak RSS and CPU per second of session.
 
+With `--nobody MINUTES` nobody speaks: the guide reads the back massage's instructions (steps
+of TALK_STEP, no answers needed) into the sink for that long, hearing all of its own voice;
+everything it acted on is a self-trigger. It also counts the ALSA underruns the run reported
+(each one a gap in the guide's voice).
+
     .venv/bin/python scripts/bench_live.py --trials 24 --markdown /tmp/live.md
+    .venv/bin/python scripts/bench_live.py --nobody 5
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # null_sink.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # process_memory.py
@@ -79,6 +86,9 @@ steps:
 on listening (one step would end the session)."""
 POLL = 0.01
 """Seconds between reads of the transcript."""
+TALK_STEP = "20s"
+"""Step length of the --nobody routine: most steps' instructions take longer to say, so the
+guide talks nearly all the time."""
 HEARD_WITHIN = 3.0
 """A command heard later than this after the phrase ends counts as missed."""
 SECONDS_PER_WORD = 0.45
@@ -265,9 +275,11 @@ class RunStats:
     phrase: phrases after that are misses."""
 
 
-def start_run(sink: NullSink, work: Path, engine: str) -> subprocess.Popen[str]:
+def start_run(
+    sink: NullSink, work: Path, engine: str, routine_text: str = ROUTINE
+) -> subprocess.Popen[str]:
     routine = work / "live-latency.yaml"
-    routine.write_text(ROUTINE, encoding="utf-8")
+    routine.write_text(routine_text, encoding="utf-8")
     env = {**os.environ, **sink.env, "VOICE_GUIDE_HOME": str(work / "home")}
     argv = [sys.executable, "-m", "voice_guide", "run", str(routine), "--engine", engine]
     argv += ["--transcript", str(work / "live.jsonl")]
@@ -391,13 +403,65 @@ def session(
     return trials, stats
 
 
+def talkative_routine() -> str:
+    """Every instruction of the built-in back massage, as TALK_STEP steps nobody has to answer."""
+    builtin = ROOT / "voice_guide" / "routine" / "builtin" / "back-massage.yaml"
+    source = yaml.safe_load(builtin.read_text(encoding="utf-8"))
+    says = [step["say"] for section in source["sections"] for step in section["steps"]]
+    steps = [
+        {"id": f"talk-{n}", "say": text, "duration": TALK_STEP}
+        for n, text in enumerate(says * 4, 1)
+    ]
+    routine = {"title": "Talking room", "pressure": source["pressure"], "steps": steps}
+    return yaml.safe_dump(routine, sort_keys=False, allow_unicode=True)
+
+
+def nobody_session(sink: NullSink, work: Path, engine: str, minutes: float) -> str:
+    """The guide talks into the null sink (its whole voice back in the microphone) for
+    `minutes` with nobody there: what it acted on is its own voice."""
+    child = start_run(sink, work, engine, talkative_routine())
+    transcript = Transcript(work / "live.jsonl")
+    try:
+        if not wait_until(lambda: any(e["event"] == "step" for _, e in transcript.lines), 120):
+            return "the run never started a step"
+        time.sleep(60 * minutes)
+    finally:
+        stats = stop_run(child, transcript, work)
+    events = [e for _, e in transcript.lines]
+    heard = [e for e in events if e["event"] == "heard"]
+    ignored = Counter(e["reason"].split(":")[0] for e in events if e["event"] == "ignored")
+    said = sum(len(e["text"].split()) for e in events if e["event"] == "say")
+    underruns = (work / "run.err").read_text(encoding="utf-8").count("underrun occurred")
+    acted = ", ".join(f"{e['command']} ({e['phrase']!r} at {e['t']:.1f} s)" for e in heard)
+    return (
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} "
+        f"cores (load average {stats.load:.1f}); git {git_head()}; --engine {engine}: "
+        f"{stats.listener}.\n\n"
+        f"Nobody in the room, the guide's voice all back in the microphone (null sink, echo "
+        f"gain 1.0): {stats.session / 60:.1f} min of session, {said} words said. Acted on: "
+        f"{len(heard)}{' — ' + acted if acted else ''}. Ignored: "
+        + (", ".join(f"{reason} {n}" for reason, n in ignored.most_common()) or "none")
+        + f". ALSA underruns reported: {underruns}. Peak RSS {stats.peak_mb:.0f} MB, CPU "
+        f"{stats.cpu / stats.session if stats.session else 0:.2f} s per second of session.\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=24, help="phrases to play")
     parser.add_argument("--engine", default="auto", help="auto or an engine's name")
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
     parser.add_argument("--work", type=Path, help="keep the transcript and clips here")
+    parser.add_argument(
+        "--nobody",
+        type=float,
+        metavar="MINUTES",
+        help="instead of phrases: the guide talks for MINUTES with nobody in the room; "
+        "report what it acted on (its own voice) and the audio underruns",
+    )
     args = parser.parse_args(argv)
+    if args.nobody is not None:
+        return nobody_main(args)
     unknown = [p for p in PHRASES if parse_command(p) is None]
     if unknown:
         parser.error(f"not command phrases in en.yaml (any more): {unknown}; edit this script")
@@ -420,6 +484,24 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.markdown:
         args.markdown.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+def nobody_main(args: argparse.Namespace) -> int:
+    """--nobody: one talking session with nobody in the room."""
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            (work / "pulse").mkdir(exist_ok=True)
+            with null_sink(work / "pulse") as sink:
+                text = nobody_session(sink, work, args.engine, args.nobody)
+        except SinkError as error:
+            print(f"bench_live: {error}", file=sys.stderr)
+            return 2
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
     return 0
 
 

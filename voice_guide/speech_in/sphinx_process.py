@@ -71,6 +71,7 @@ class DecoderProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
+            env=_same_package_env(),
         )
         assert child.stdin is not None and child.stdout is not None
         self._child = child
@@ -108,6 +109,17 @@ class DecoderProcess:
             raise RecognizerError(f"PocketSphinx failed: {value}")
         self.cpu_seconds += cpu
         return value
+
+
+def _same_package_env() -> dict[str, str]:
+    """This environment, with the directory this voice_guide was imported from first on the
+    child's path: a script run from a checkout (sys.path changed, nothing installed, or
+    another copy installed) must not start a child of another version."""
+    import voice_guide
+
+    root = str(Path(voice_guide.__file__).resolve().parent.parent)
+    path = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
 
 
 def _stop(child: subprocess.Popen[bytes], *connections: Connection) -> None:
