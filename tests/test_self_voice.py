@@ -135,3 +135,16 @@ def test_an_instant_detection_is_judged_on_the_sound_before_it():
     reason = _echo_room(7, 0.0).reason_to_ignore(_detection(Command.PAUSE, None, 1.6, 1.6))
     assert reason is not None and reason.startswith("echo of the guide")
     assert _echo_room(8, 0.1).reason_to_ignore(_detection(Command.PAIN, None, 1.6, 1.6)) is None
+
+
+def test_the_echo_of_an_earcon_alone_is_the_guide():
+    """A step's tone plays before its sentence is rendered: its echo heard as "ow" is ignored."""
+    rng = np.random.default_rng(9)
+    playback = Playback(16000)
+    tone = (rng.standard_normal(8000) * 0.1).astype(np.float32)
+    playback.play(tone, "", kind="earcon:step", overlay=True)
+    gate = SelfVoiceGate(playback, echo_tail=0.4)
+    for _ in range(0, 16000, 320):
+        gate.observe(0.5 * playback.pull(320))
+    reason = gate.reason_to_ignore(_detection(Command.PAIN, None, 0.1, 0.4))
+    assert reason is not None and reason.startswith("echo of the guide")

@@ -103,11 +103,13 @@ class SelfVoiceGate:
         """Why the detection is not acted on, or None to act on it."""
         start = detection.start - self.offset
         end = detection.end - self.offset
-        recent = [h for h in self.playback.heard_between(start - self.echo_tail, end) if h.text]
+        sounding = self.playback.heard_between(start - self.echo_tail, end)
+        recent = [h for h in sounding if h.text]
         if detection.command in BARGE_IN or detection.heard is None:
             # Safety words are judged by the signal alone: the guide's sentences are full of
-            # words like "touch" and "lower" that sound like "ouch" and "ow".
-            reason = self._echo_reason(detection) if recent else None
+            # words like "touch" and "lower" that sound like "ouch" and "ow". An earcon counts
+            # too: a step's tone sounds before its sentence is rendered, and was heard as "ow".
+            reason = self._echo_reason(detection) if sounding else None
             if reason is not None or detection.command in BARGE_IN:
                 return reason
         else:
