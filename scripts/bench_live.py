@@ -146,7 +146,7 @@ class Transcript:
                 complete = chunk[: chunk.rfind(b"\n") + 1]
                 offset += len(complete)
                 seen = time.monotonic()
-                self.lines += [(seen, json.loads(line)) for line in complete.splitlines()]
+                self.lines += [(seen, _event(line)) for line in complete.splitlines()]
             self._done.wait(POLL)
 
     def since(self, wall: float) -> list[tuple[float, dict[str, Any]]]:
@@ -163,6 +163,15 @@ class Transcript:
     def stop(self) -> None:
         self._done.set()
         self._thread.join()
+
+
+def _event(line: bytes) -> dict[str, Any]:
+    """One transcript line; a line that is not JSON (seen once, mid-write under load) is
+    kept as an 'unreadable' event rather than ending the follower."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return {"event": "unreadable", "t": 0.0, "line": line.decode(errors="replace")}
 
 
 class RoomLevel:
@@ -418,32 +427,60 @@ def talkative_routine() -> str:
 
 def nobody_session(sink: NullSink, work: Path, engine: str, minutes: float) -> str:
     """The guide talks into the null sink (its whole voice back in the microphone) for
-    `minutes` with nobody there: what it acted on is its own voice."""
+    `minutes` with nobody there: what it acted on is its own voice. When that paused the
+    session, a person answers once the room is quiet (what the guide last asked for: "yes"
+    or "continue"), so the guide goes on talking; those answers are not counted."""
     child = start_run(sink, work, engine, talkative_routine())
     transcript = Transcript(work / "live.jsonl")
+    room = RoomLevel(sink)
+    answers = {w: trimmed_phrase(w, "slt", work) for w in ("yes", "continue")}
+    started = time.monotonic()
     try:
         if not wait_until(lambda: any(e["event"] == "step" for _, e in transcript.lines), 120):
             return "the run never started a step"
-        time.sleep(60 * minutes)
+        started = time.monotonic()
+        while time.monotonic() < started + 60 * minutes:
+            if _paused(transcript) and time.monotonic() >= quiet_at(transcript, room):
+                answer = answers[_asked_for(transcript)]
+                subprocess.run(["paplay", str(answer)], env={**os.environ, **sink.env}, check=True)
+                wait_until(lambda: not _paused(transcript), 5)
+            time.sleep(0.2)
     finally:
+        room.stop()
         stats = stop_run(child, transcript, work)
+    wall = time.monotonic() - started
     events = [e for _, e in transcript.lines]
     heard = [e for e in events if e["event"] == "heard"]
+    own = [e for e in heard if e["command"] not in ("yes", "resume") or e["phrase"] is None]
     ignored = Counter(e["reason"].split(":")[0] for e in events if e["event"] == "ignored")
     said = sum(len(e["text"].split()) for e in events if e["event"] == "say")
     underruns = (work / "run.err").read_text(encoding="utf-8").count("underrun occurred")
-    acted = ", ".join(f"{e['command']} ({e['phrase']!r} at {e['t']:.1f} s)" for e in heard)
+    acted = ", ".join(f"{e['command']} ({e['phrase']!r} at {e['t']:.1f} s)" for e in own)
     return (
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} "
         f"cores (load average {stats.load:.1f}); git {git_head()}; --engine {engine}: "
         f"{stats.listener}.\n\n"
         f"Nobody in the room, the guide's voice all back in the microphone (null sink, echo "
-        f"gain 1.0): {stats.session / 60:.1f} min of session, {said} words said. Acted on: "
-        f"{len(heard)}{' — ' + acted if acted else ''}. Ignored: "
+        f"gain 1.0): {wall / 60:.1f} min, {said} words said. Acted on its own voice: "
+        f"{len(own)}{' (' + acted + ')' if acted else ''}; answers played to go on: "
+        f"{len(heard) - len(own)} heard. Ignored: "
         + (", ".join(f"{reason} {n}" for reason, n in ignored.most_common()) or "none")
-        + f". ALSA underruns reported: {underruns}. Peak RSS {stats.peak_mb:.0f} MB, CPU "
-        f"{stats.cpu / stats.session if stats.session else 0:.2f} s per second of session.\n"
+        + f". ALSA underruns reported: {underruns}. Unreadable transcript lines: "
+        f"{sum(e['event'] == 'unreadable' for e in events)}. Peak RSS {stats.peak_mb:.0f} MB, CPU "
+        f"{stats.cpu / wall:.2f} s per second.\n"
     )
+
+
+def _paused(transcript: Transcript) -> bool:
+    """The session is paused (its last pause has no resume after it)."""
+    kinds = [e["event"] for _, e in list(transcript.lines) if e["event"] in ("pause", "resume")]
+    return bool(kinds) and kinds[-1] == "pause"
+
+
+def _asked_for(transcript: Transcript) -> str:
+    """The answer the guide last asked for: "yes" (the pain check) or "continue"."""
+    says = [e["text"] for _, e in list(transcript.lines) if e["event"] == "say"]
+    return "yes" if says and "Say yes" in says[-1] else "continue"
 
 
 def main(argv: list[str] | None = None) -> int:
