@@ -31,6 +31,11 @@ __all__ = ["DecoderProcess", "DecoderSetup", "Segment"]
 WORKER = Path(__file__).with_name("sphinx_worker.py")
 """The child's script (this copy's: the parent and the child are always the same version)."""
 
+_RUN_WORKER = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
+"""Runs the script without putting its folder (this package's modules) first on sys.path,
+where a module named like a standard one would shadow it; the environment is kept as it is
+(pocketsphinx may be in the user's site-packages)."""
+
 Segment = tuple[str, int, int, int]
 """One word of a decoding: (word, first frame, last frame, acoustic score)."""
 
@@ -47,6 +52,10 @@ class DecoderSetup:
     """JSGF text."""
     word_lm: str
     """ARPA text of the word loop's unigram language model."""
+
+
+class _ChildGone(RecognizerError):
+    """The child process is gone (crashed or killed)."""
 
 
 class DecoderProcess:
@@ -68,8 +77,7 @@ class DecoderProcess:
 
     def _start(self) -> None:
         child = subprocess.Popen(
-            # -I: not the script's folder (this package's modules) on sys.path, no PYTHON* env.
-            [sys.executable, "-I", str(WORKER)],
+            [sys.executable, "-c", _RUN_WORKER, str(WORKER)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
@@ -88,7 +96,7 @@ class DecoderProcess:
         A child that died is started again, and this utterance raises RecognizerError."""
         try:
             return self._call((search, pcm))
-        except RecognizerError as error:
+        except _ChildGone as error:
             self.close()
             self._start()
             raise RecognizerError(f"{error}; it was started again") from error
@@ -103,7 +111,7 @@ class DecoderProcess:
             kind, value, cpu = self._receive.recv()
         except (EOFError, OSError) as error:
             code = self._child.poll() if self._child is not None else None
-            raise RecognizerError(
+            raise _ChildGone(
                 f"the PocketSphinx decoder process ended (exit code {code}, {error!r})"
             ) from error
         if kind == "error":
