@@ -137,8 +137,9 @@ def test_an_instant_detection_is_judged_on_the_sound_before_it():
     assert _echo_room(8, 0.1).reason_to_ignore(_detection(Command.PAIN, None, 1.6, 1.6)) is None
 
 
-def test_the_echo_of_an_earcon_alone_is_the_guide():
-    """A step's tone plays before its sentence is rendered: its echo heard as "ow" is ignored."""
+def test_an_earcon_alone_is_the_guide_sounding():
+    """A step's tone plays before its sentence is rendered: its echo heard as "ow" is the
+    echo, and heard as "we're done" it waits like any command while the guide sounds."""
     rng = np.random.default_rng(9)
     playback = Playback(16000)
     tone = (rng.standard_normal(8000) * 0.1).astype(np.float32)
@@ -148,3 +149,5 @@ def test_the_echo_of_an_earcon_alone_is_the_guide():
         gate.observe(0.5 * playback.pull(320))
     reason = gate.reason_to_ignore(_detection(Command.PAIN, None, 0.1, 0.4))
     assert reason is not None and reason.startswith("echo of the guide")
+    waiting = gate.reason_to_ignore(_detection(Command.END, "we're done", 0.1, 0.4))
+    assert waiting is not None and waiting.startswith("guide speaking")

@@ -117,10 +117,12 @@ class SelfVoiceGate:
             for handle in recent:
                 if any(sounds_like_part_of(words, handle.text) for words in said):
                     return f"own voice: in {handle.text!r}"
-        # Only a guide already talking when the person began counts: a cue that starts over
-        # a phrase the person had begun in a quiet moment does not make it the guide's.
+        # Only a guide already sounding when the person began counts: a cue that starts over
+        # a phrase the person had begun in a quiet moment does not make it the guide's. An
+        # earcon counts: a step's tone plays before its sentence is rendered, and its echo
+        # was heard as "we're done".
         talking = self.playback.heard_between(start - SPEAKING_TAIL, end)
-        if any(h.text and h.start is not None and h.start < start + HEAD_START for h in talking):
+        if any(h.start is not None and h.start < start + HEAD_START for h in talking):
             return "guide speaking: only pause, ouch and next interrupt"
         return None
 
