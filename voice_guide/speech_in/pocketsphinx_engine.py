@@ -336,8 +336,7 @@ class PocketSphinxRecognizer:
     def score(self, audio: np.ndarray) -> SphinxScores:
         """The two decodings of one utterance (16 kHz float32) reduced to the features."""
         pcm = to_int16_bytes(self._with_noise_floor(audio))
-        grammar = self._decoder.decode("commands", pcm)
-        loop = self._decoder.decode("words", pcm)
+        grammar, loop = self._decoder.decode(("commands", "words"), pcm)
         words = [g for g in grammar if g[0] not in _NON_WORDS]
         speech_frames = sum(w[2] - w[1] + 1 for w in loop if w[0] not in _SILENCE)
         heard = " ".join(_words(loop))

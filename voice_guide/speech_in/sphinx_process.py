@@ -91,11 +91,12 @@ class DecoderProcess:
         self._finalizer = weakref.finalize(self, _stop, child, self._send, self._receive)
         self._call(asdict(self._setup))
 
-    def decode(self, search: str, pcm: bytes) -> list[Segment]:
-        """The segments of one whole-utterance decoding of 16 kHz int16 `pcm` with `search`.
-        A child that died is started again, and this utterance raises RecognizerError."""
+    def decode(self, searches: tuple[str, ...], pcm: bytes) -> list[list[Segment]]:
+        """The segments of one whole-utterance decoding of 16 kHz int16 `pcm` with each of
+        `searches`, in order (one round trip). A child that died is started again, and this
+        utterance raises RecognizerError."""
         try:
-            return self._call((search, pcm))
+            return self._call((searches, pcm))
         except _ChildGone as error:
             self.close()
             self._start()
@@ -105,7 +106,7 @@ class DecoderProcess:
         """End the child (it exits when its pipe closes); safe to call twice."""
         self._finalizer()
 
-    def _call(self, message: object) -> list[Segment]:
+    def _call(self, message: object) -> list[list[Segment]]:
         try:
             self._send.send(message)
             kind, value, cpu = self._receive.recv()

@@ -3,9 +3,10 @@ import): it builds the decoder from the setup it is sent, then answers decoding 
 
 Standard library and pocketsphinx only, so the process stays small. Messages on stdin and
 stdout (multiprocessing Connections, pickled plain values):
-  -> {hmm, lexicon, grammar, word_lm}        <- ("ok", [], cpu)
-  -> (search, pcm: 16 kHz int16 bytes)       <- ("ok", [(word, first, last, ascore), ...], cpu)
-  any failure                                <- ("error", "Type: message", 0.0)
+  -> {hmm, lexicon, grammar, word_lm}      <- ("ok", [], cpu)
+  -> (searches, pcm: 16 kHz int16 bytes)   <- ("ok", [[(word, first, last, ascore), ...],
+                                                      ...one list per search], cpu)
+  any failure                              <- ("error", "Type: message", 0.0)
 cpu is the process time the request took. The loop ends when stdin closes.
 """
 
@@ -53,7 +54,7 @@ def _decode(decoder: Any, search: str, pcm: bytes) -> list[tuple[str, int, int, 
 
 
 def _serve(receive: Connection, send: Connection) -> None:
-    """The child's loop: the setup first, then (search, pcm) requests until the pipe closes."""
+    """The child's loop: the setup first, then (searches, pcm) requests until the pipe closes."""
     decoder = None
     while True:
         try:
@@ -66,7 +67,8 @@ def _serve(receive: Connection, send: Connection) -> None:
                 decoder = _build(message)
                 segments = []
             else:
-                segments = _decode(decoder, *message)
+                searches, pcm = message
+                segments = [_decode(decoder, search, pcm) for search in searches]
         except Exception as error:  # reported to the parent, which raises RecognizerError
             send.send(("error", f"{type(error).__name__}: {error}", 0.0))
         else:
