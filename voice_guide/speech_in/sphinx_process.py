@@ -16,6 +16,7 @@ exits when the pipe closes, so it never outlives the session, however the sessio
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,12 +27,15 @@ from pathlib import Path
 
 from voice_guide.speech_in.recognizer import RecognizerError
 
-__all__ = ["DecoderProcess", "DecoderSetup", "Segment"]
+__all__ = ["DecoderProcess", "DecoderSetup", "Segment", "common_words_in_child"]
 
 WORKER = Path(__file__).with_name("sphinx_worker.py")
 """The child's script (this copy's: the parent and the child are always the same version)."""
 
-_RUN_WORKER = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
+_RUN_WORKER = (
+    "import runpy, sys; sys.argv[:] = sys.argv[1:]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
 """Runs the script without putting its folder (this package's modules) first on sys.path,
 where a module named like a standard one would shadow it; the environment is kept as it is
 (pocketsphinx may be in the user's site-packages)."""
@@ -119,6 +123,23 @@ class DecoderProcess:
             raise RecognizerError(f"PocketSphinx failed: {value}")
         self.cpu_seconds += cpu
         return value
+
+
+def common_words_in_child(lm_path: Path, dictionary: Path, count: int) -> dict[str, int]:
+    """The `count` words of `dictionary` the language model finds most probable, with their
+    unigram log probabilities (PocketSphinx's log base 1.0001), picked by a worker process
+    that exits afterwards (the model is large and only needed for this)."""
+    arguments = ["common", str(lm_path), str(dictionary), str(count)]
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_WORKER, str(WORKER), *arguments],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        raise ValueError(lines[-1] if lines else f"exit code {done.returncode}")
+    return json.loads(done.stdout)
 
 
 def _stop(child: subprocess.Popen[bytes], *connections: Connection) -> None:

@@ -8,11 +8,16 @@ stdout (multiprocessing Connections, pickled plain values):
                                                       ...one list per search], cpu)
   any failure                              <- ("error", "Type: message", 0.0)
 cpu is the process time the request took. The loop ends when stdin closes.
+
+`sphinx_worker.py common LM DICTIONARY COUNT` instead prints the COUNT dictionary words the
+language model finds most probable, as JSON {word: log probability (base 1.0001)}, and exits.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import tempfile
 import time
 from multiprocessing.connection import Connection
@@ -75,7 +80,25 @@ def _serve(receive: Connection, send: Connection) -> None:
             send.send(("ok", segments, time.process_time() - started))
 
 
-if __name__ == "__main__":
+def _common_words(lm_path: str, dictionary: str, count: int) -> dict[str, int]:
+    """The `count` most probable dictionary words of the language model (unigram)."""
+    from pocketsphinx import NGramModel
+
+    model = NGramModel.readfile(lm_path)
+    with open(dictionary, encoding="utf-8") as lines:
+        words = {line.split(maxsplit=1)[0] for line in lines if line.strip()}
+    scored = sorted(
+        ((model.prob([w]), w) for w in words if "(" not in w and not w.startswith("<")),
+        reverse=True,
+    )
+    return {w: p for p, w in scored[:count]}
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["common"]:
+    lm, words_file, how_many = sys.argv[2:5]
+    picked = _common_words(lm, words_file, int(how_many))
+    sys.stdout.write(json.dumps(picked))
+elif __name__ == "__main__":
     # Messages go out on the original stdout; anything else written to fd 1 goes to stderr.
     out = os.dup(1)
     os.dup2(2, 1)
