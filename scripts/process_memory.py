@@ -38,24 +38,25 @@ def status_kb(pid: int | str, field: str) -> int:
 
 
 class TreePeak:
-    """The peak resident memory of a process tree: each sample keeps every process's own peak
-    (VmHWM); `mb` is their sum, an upper bound of the tree's peak (exact when they peak at
-    once, as a recognizer and its decoder do once loaded). Sample at least once while every
-    process still lives."""
+    """The peak resident memory of a process tree: each sample adds up the own peak (VmHWM)
+    of every process alive at that moment, and `mb` is the largest such sum. An upper bound
+    of the tree's peak (exact when its processes peak at once, as a recognizer and its decoder
+    do once loaded); a short-lived helper that has exited before the decoder starts is not
+    added to it. Sample at least once while the long-lived processes still live."""
 
     def __init__(self, pid: int | str = "self") -> None:
         self.pid = pid
-        self._peaks: dict[int | str, int] = {}
+        self._peak_kb = 0
 
     def sample(self) -> None:
         """Read the peaks of the process and its living descendants."""
-        for pid in (self.pid, *descendants(self.pid)):
-            self._peaks[pid] = max(self._peaks.get(pid, 0), status_kb(pid, "VmHWM"))
+        alive = sum(status_kb(pid, "VmHWM") for pid in (self.pid, *descendants(self.pid)))
+        self._peak_kb = max(self._peak_kb, alive)
 
     @property
     def mb(self) -> float:
-        """Sum of the processes' peaks, MB."""
-        return sum(self._peaks.values()) / 1024
+        """The largest sum seen, MB."""
+        return self._peak_kb / 1024
 
 
 def tree_rss_mb(pid: int | str = "self") -> float:
