@@ -126,6 +126,20 @@ def test_a_decoder_process_that_dies_is_one_fault_and_started_again(speech_dir):
     assert [d.command for d in listen(recognizer, audio)] == [Command.LIGHTER]
 
 
+def test_an_unreadable_language_model_is_one_sentence_with_the_fix(tmp_path):
+    """The word loop's words are picked by a worker process from the bundled language model;
+    a model file that is not one gives a RecognizerError that says how to fix it."""
+    from voice_guide.speech_in.pocketsphinx_engine import _common_words, _model_files
+    from voice_guide.speech_in.recognizer import RecognizerError
+
+    _, dictionary, _ = _model_files()
+    broken = tmp_path / "en-us.lm.bin"
+    broken.write_bytes(b"not a language model")
+    with pytest.raises(RecognizerError, match=r"could not be read.*pip install --force-reinstall"):
+        _common_words(broken, dictionary, 10)
+    assert len(_common_words(_model_files()[2], dictionary, 10)) == 10
+
+
 # Natural wording: politeness, fillers and synonyms around the table's phrases.
 NATURAL = [
     ("slt", "okay a little lighter please", Command.LIGHTER),

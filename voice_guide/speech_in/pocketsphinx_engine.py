@@ -15,6 +15,9 @@ five features into the decision: coverage (phrase frames / the word loop's speec
 "next week we fly to Lisbon" leaves most speech unexplained), length per phone, the grammar's
 acoustic score against the word loop's, the phone edit distance between the word loop's
 transcript and the phrase, and the number of words the word loop heard.
+
+The decoder runs in a child process of its own (sphinx_process.py): the binding holds the
+GIL for a whole decoding, which in the session's process stalled the audio callbacks.
 """
 
 from __future__ import annotations
