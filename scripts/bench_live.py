@@ -48,6 +48,7 @@ from null_sink import NullSink, SinkError, null_sink
 from process_memory import TreePeak
 
 from voice_guide.commands import Command, parse_command
+from voice_guide.routine.loader import load_routine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -413,16 +414,15 @@ def session(
 
 
 def talkative_routine() -> str:
-    """Every instruction of the built-in back massage, as TALK_STEP steps nobody has to answer."""
-    builtin = ROOT / "voice_guide" / "routine" / "builtin" / "back-massage.yaml"
-    source = yaml.safe_load(builtin.read_text(encoding="utf-8"))
-    says = [step["say"] for section in source["sections"] for step in section["steps"]]
+    """Every instruction of the built-in back massage, as TALK_STEP steps nobody has to answer
+    (the pressure scale of ROUTINE)."""
+    says = [step.say for step in load_routine("back-massage").all_steps]
     steps = [
         {"id": f"talk-{n}", "say": text, "duration": TALK_STEP}
         for n, text in enumerate(says * 4, 1)
     ]
-    routine = {"title": "Talking room", "pressure": source["pressure"], "steps": steps}
-    return yaml.safe_dump(routine, sort_keys=False, allow_unicode=True)
+    routine = {"title": "Talking room", "pressure": yaml.safe_load(ROUTINE)["pressure"]}
+    return yaml.safe_dump({**routine, "steps": steps}, sort_keys=False, allow_unicode=True)
 
 
 def nobody_session(sink: NullSink, work: Path, engine: str, minutes: float) -> str:
